@@ -1,0 +1,88 @@
+// The fiber primitive against its floor: a bare Boost.Context fcontext switch, Boost's own
+// fiber class, weft's coroutine (same switch plus weft's bookkeeping), and the cost of a whole
+// fiber's life on a pooled stack against an OS thread's.
+//
+// Targets (issue 2), as ratios within one run of this binary:
+//   weft round trip            <= 1.5x  raw fcontext round trip
+//   weft create+run+destroy    >= 100x cheaper than os::spawn + join
+#include <weft/fiber/fiber.hpp>
+#include <weft/os.hpp>
+
+#include <benchmark/benchmark.h>
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+
+#include <cstdint>
+
+namespace {
+
+namespace bc = boost::context::detail;
+
+// Raw fcontext: the peer switches straight back; one iteration is one round trip (two switches).
+void raw_peer(bc::transfer_t t) {
+  for (;;) t = bc::jump_fcontext(t.fctx, t.data);
+}
+
+void BM_raw_fcontext_round_trip(benchmark::State& state) {
+  auto& pool = weft::ctx::stack_pool::global();
+  weft::ctx::stack s = pool.allocate();
+  bc::fcontext_t peer = bc::make_fcontext(s.top(), s.size, &raw_peer);
+  for (auto _ : state) {
+    peer = bc::jump_fcontext(peer, nullptr).fctx;
+  }
+  pool.release(s);  // the peer is parked forever in its loop; its stack is simply reused
+}
+BENCHMARK(BM_raw_fcontext_round_trip);
+
+void BM_boost_context_fiber_round_trip(benchmark::State& state) {
+  namespace ctx = boost::context;
+  bool stop = false;
+  ctx::fiber peer{std::allocator_arg, ctx::protected_fixedsize_stack(64 * 1024),
+                  [&stop](ctx::fiber&& main) {
+                    while (!stop) main = std::move(main).resume();
+                    return std::move(main);
+                  }};
+  for (auto _ : state) {
+    peer = std::move(peer).resume();
+  }
+  stop = true;
+  peer = std::move(peer).resume();
+}
+BENCHMARK(BM_boost_context_fiber_round_trip);
+
+void BM_weft_coroutine_round_trip(benchmark::State& state) {
+  bool stop = false;
+  weft::ctx::coroutine peer([&stop](weft::ctx::coroutine::self& self) {
+    while (!stop) self.suspend();
+  });
+  for (auto _ : state) {
+    peer.resume();
+  }
+  stop = true;
+  peer.resume();
+}
+BENCHMARK(BM_weft_coroutine_round_trip);
+
+void BM_weft_fiber_create_run_destroy(benchmark::State& state) {
+  std::uint64_t ran = 0;
+  for (auto _ : state) {
+    weft::ctx::coroutine c([&ran](weft::ctx::coroutine::self&) { ++ran; });
+    c.resume();
+  }
+  if (ran != state.iterations()) state.SkipWithError("a fiber did not run exactly once");
+}
+BENCHMARK(BM_weft_fiber_create_run_destroy);
+
+void BM_os_spawn_join(benchmark::State& state) {
+  std::uint64_t ran = 0;
+  for (auto _ : state) {
+    weft::os::spawn([&ran] { ++ran; }).join();
+  }
+  if (ran != state.iterations()) state.SkipWithError("a task did not run exactly once");
+}
+BENCHMARK(BM_os_spawn_join)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,66 @@
+// weft::model — what a concurrency model provides, as one C++20 concept.
+//
+// weft has two models with one vocabulary: weft::os (1:1, one std::thread per task) and
+// weft::fiber (M:N, stackful fibers over a work-stealing runtime). Each model exposes a tag
+// type, `weft::os::model` / `weft::fiber::model`, whose static members forward to the model's
+// namespace. Generic code — tests, benchmarks, examples — is written once as a template over
+// `weft::model M` and instantiated for both:
+//
+//   template <weft::model M> int sum_in_task() {
+//     auto h = M::spawn([] { return 1 + 2; });
+//     return h.join();
+//   }
+//
+// This header is standard-library only: the 1:1 side includes it, so it must never pull in
+// anything of fiber/ or scheduler/.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace weft {
+
+// Options for spawning one task. Fields a model cannot honour are documented by that model
+// (weft::os ignores stack_size and pinned: std::thread offers neither).
+struct spawn_options {
+  std::string name;            // shown in diagnostics (terminate-on-drop, crash reports)
+  std::size_t stack_size = 0;  // 0: the model's default
+  bool pinned = false;         // fibers: never migrate to another worker
+};
+
+namespace model_detail {
+// Callables used only to probe the concept in unevaluated context.
+struct returns_int {
+  int operator()() const { return 0; }
+};
+struct returns_void {
+  void operator()() const {}
+};
+}  // namespace model_detail
+
+// The concept every model satisfies. It names the task vocabulary; later layers (sync/,
+// channel/) add their names to the model tags and to this concept as they land.
+template <class M>
+concept model = requires(std::chrono::nanoseconds d, std::chrono::steady_clock::time_point t,
+                         model_detail::returns_int fi, model_detail::returns_void fv,
+                         spawn_options opts) {
+  typename M::template join_handle<int>;
+  typename M::template join_handle<void>;
+  typename M::id;
+  { M::name } -> std::convertible_to<const char*>;
+  { M::spawn(fi) } -> std::same_as<typename M::template join_handle<int>>;
+  { M::spawn(fv) } -> std::same_as<typename M::template join_handle<void>>;
+  { M::spawn(opts, fi) } -> std::same_as<typename M::template join_handle<int>>;
+  { M::yield() } -> std::same_as<void>;
+  { M::sleep_for(d) } -> std::same_as<void>;
+  { M::sleep_until(t) } -> std::same_as<void>;
+  { M::current_id() } -> std::same_as<typename M::id>;
+  requires std::equality_comparable<typename M::id>;
+  requires std::movable<typename M::template join_handle<int>>;
+  requires !std::copyable<typename M::template join_handle<int>>;
+};
+
+}  // namespace weft
