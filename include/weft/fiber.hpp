@@ -1,0 +1,75 @@
+// <weft/fiber.hpp> — the M:N model: stackful fibers multiplexed over N worker threads by a
+// work-stealing scheduler (scheduler/), on Boost.Context switching (fiber/).
+//
+// Namespace weft::fiber has the same names as weft::os; weft::fiber::model is the tag generic
+// code instantiates:
+//
+//   template <weft::model M> int answer() { return M::spawn([] { return 42; }).join(); }
+//   int x = answer<weft::fiber::model>();  // runs on the default runtime
+#pragma once
+
+#include <chrono>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <weft/model.hpp>
+#include <weft/scheduler/config.hpp>
+#include <weft/scheduler/park.hpp>
+#include <weft/scheduler/runtime.hpp>
+#include <weft/scheduler/scope.hpp>
+#include <weft/scheduler/spawn.hpp>
+
+namespace weft::fiber {
+
+// The M:N model as one type; every static member forwards to weft::fiber's namespace function
+// of the same name (see those for contracts).
+struct model {
+  static constexpr const char* name = "fiber";
+
+  template <class R>
+  using join_handle = fiber::join_handle<R>;
+  template <class R>
+  using scoped_join_handle = fiber::scoped_join_handle<R>;
+  using id = fiber::id;
+  using scope_t = fiber::scope_t;
+
+  template <class F, class... Args>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
+             detail::spawnable<F, Args...>)
+  [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+    return fiber::spawn(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  template <class F, class... Args>
+    requires detail::spawnable<F, Args...>
+  [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(const spawn_options& options,
+                                                                     F&& f, Args&&... args) {
+    return fiber::spawn(options, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  template <class Fn>
+    requires std::is_invocable_v<Fn, scope_t&>
+  static std::invoke_result_t<Fn, scope_t&> scope(Fn&& fn) {
+    return fiber::scope(std::forward<Fn>(fn));
+  }
+
+  static void yield() noexcept { fiber::yield(); }
+
+  template <class Rep, class Period>
+  static void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+    fiber::sleep_for(d);
+  }
+
+  template <class Clock, class Duration>
+  static void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
+    fiber::sleep_until(t);
+  }
+
+  static id current_id() noexcept { return fiber::current_id(); }
+  static std::string_view current_name() noexcept { return fiber::current_name(); }
+};
+
+}  // namespace weft::fiber
+
+static_assert(weft::model<weft::fiber::model>);

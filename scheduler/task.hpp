@@ -1,0 +1,126 @@
+// The control block of one fiber on the runtime: a ctx::fiber (context, stack, id, name) plus
+// what the scheduler, the parking seam and join need. It lives at the top of the fiber's own
+// stack (ctx::fiber::emplace), so a spawn is a pooled stack and a placement-new.
+//
+// Lifetime: two references, the fiber's own and its join_handle's. The fiber drops its
+// reference in the hook of its final switch (after it is completely switched out); the handle
+// drops its reference after join() or detach(). Whoever drops the last one destroys the block
+// and returns the stack, so a finished fiber's result waits in place until it is joined.
+#pragma once
+
+#include <weft/fiber/fiber.hpp>
+#include <weft/sync/park_state.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace weft::sched {
+
+class runtime_core;
+class worker;
+
+struct task : ctx::fiber {
+  static constexpr std::size_t no_timer = ~std::size_t{0};
+  static constexpr std::uintptr_t join_running = 0;
+  static constexpr std::uintptr_t join_done = 1;
+
+  task(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned) noexcept;
+  virtual ~task() = default;
+
+  // Runs the user's callable and stores its result or exception. Never throws.
+  virtual void invoke() noexcept = 0;
+
+  // --- scheduling; touched only by whoever holds the task runnable ---
+  task* link = nullptr;  // intrusive link in task_list queues
+  runtime_core* const rt;
+  worker* home = nullptr;  // pinned fibers: the only worker that runs them
+  const bool pinned;
+
+  // --- the parking seam ---
+  sync::park_state park;
+  // A timed park's timer, in the heap of `timer_owner`; guarded by that heap's mutex.
+  std::int64_t timer_deadline_ns = 0;
+  std::size_t timer_index = no_timer;
+  worker* timer_owner = nullptr;
+
+  // --- join ---
+  // join_done once finished; before that join_running, or the head of a list of joiners
+  // (join_waiter*, pushed with CAS; see fiber::detail::wait_for).
+  std::atomic<std::uintptr_t> join_word{join_running};
+  std::atomic<std::uint32_t> refs{2};
+  std::exception_ptr error;  // written by the fiber before join_word becomes join_done
+  std::stop_source stop{std::nostopstate};  // a real source only if the callable takes a token
+
+  // --- the runtime's registry of live fibers (for stop requests and shutdown) ---
+  task* reg_prev = nullptr;
+  task* reg_next = nullptr;
+  std::uint32_t reg_shard = 0;
+};
+
+// The fiber entry point of every task (park.cpp): invoke, publish the result, exit.
+void task_entry(ctx::transfer* first);
+
+// Drops one of the task's two references; the last one destroys it and returns its stack. An
+// exception nobody joined is reported on stderr, with the fiber's name.
+void release_task(task* t) noexcept;
+
+// Holds the result of a task whose callable returns R.
+template <class R>
+struct task_result : task {
+  using task::task;
+  std::optional<R> value;
+};
+template <>
+struct task_result<void> : task {
+  using task::task;
+};
+
+// A task running `Fn(args...)`, or `Fn(stop_token, args...)` if Fn accepts a stop token first.
+template <class R, class Fn, class... Args>
+struct task_of final : task_result<R> {
+  static constexpr bool takes_token = std::is_invocable_v<Fn&, std::stop_token, Args&...>;
+
+  template <class F, class... A>
+  task_of(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned, F&& f,
+          A&&... a)
+      : task_result<R>(p, name, rt, pinned), call_(std::forward<F>(f), std::forward<A>(a)...) {
+    if constexpr (takes_token) this->stop = std::stop_source{};
+  }
+
+  void invoke() noexcept override {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        run_callable();
+      } else {
+        this->value.emplace(run_callable());
+      }
+    } catch (...) {
+      this->error = std::current_exception();
+    }
+  }
+
+ private:
+  decltype(auto) run_callable() {
+    return std::apply(
+        [this](Fn& fn, Args&... args) -> decltype(auto) {
+          if constexpr (takes_token)
+            return std::invoke(fn, this->stop.get_token(), std::move(args)...);
+          else
+            return std::invoke(fn, std::move(args)...);
+        },
+        call_);
+  }
+
+  std::tuple<Fn, Args...> call_;
+};
+
+}  // namespace weft::sched

@@ -1,0 +1,365 @@
+// The scheduling loop, fiber-to-fiber switching, stealing, and the idle protocol.
+//
+// Design essay
+// ------------
+// Switching. A fiber that yields, parks or ends picks its successor itself, on its own stack,
+// from this worker's local sources (find_local), and switches straight to it: one context
+// switch per hand-over, not two. Only when nothing local is runnable does it switch to the
+// worker's scheduler context (the OS thread's own stack), whose loop (find_runnable) steals,
+// fires timers and puts the thread to sleep. Whatever must happen after the departing fiber is
+// saved — re-queue it (yield), publish its waiter (park), release its stack (exit) — travels in
+// the switch's `after` hook and runs on the successor's stack (ctx::transfer, park_state.hpp).
+// Rejected: always bouncing through the scheduler context (Go's mcall to g0): simpler to read,
+// but it doubles the switches on the hottest path (yield, message ping-pong).
+//
+// Placement (work_stealing). A spawned or woken fiber goes to the current worker's next slot,
+// newest first, so fork-join runs depth-first and live fibers stay bounded by recursion depth
+// (Boost.Fiber's FIFO kept 144k fib(27) children alive). The slot's previous occupant moves to
+// the local ring. The slot cannot starve the ring: after 8 consecutive picks from the slot the
+// ring's head goes first. Every 61st pick looks at the global queue first (Go's fairness tick)
+// and fires due timers, so a busy worker still serves both.
+//
+// Stealing. An idle worker that may spin (at most about half the non-sleeping workers spin)
+// probes victims in random order and takes half of a victim's ring with one CAS. The victims'
+// next slots are taken only on the last pass, after a short back-off: the slot holds what its
+// owner is about to run, and taking it early just bounces a hot fiber between caches (Tokio's
+// unstealable LIFO slot went the other way and stalled all workers but one, tokio#4941).
+//
+// Idle protocol — where lost wake-ups live (brpc lost them twice: #2916, #3539). Two counters,
+// `nspinning` (workers searching) and `npidle` (workers asleep), and the rule: whoever makes
+// work runnable and sees nspinning == 0 and npidle > 0 wakes one sleeper as a spinner
+// (wake_idle_worker_if_needed). Two hand-overs must not lose work:
+//
+//   (a) spinner -> not spinning. The last spinner to stop re-checks every queue after a seq_cst
+//       fence; a producer publishes its task, then fences, then reads nspinning. Dekker's
+//       argument: either the producer sees the spinner still counted (and the spinner's
+//       re-check, ordered after its decrement, sees the task), or it sees nspinning == 0 and
+//       takes the wake path itself.
+//   (b) not spinning -> asleep. The worker registers in idle_workers and increments npidle
+//       (seq_cst) *before* its final re-check of the global queue and its inbox; a producer
+//       pushes, fences, then reads npidle. Again one of the two sees the other.
+//
+// Tasks pushed to a running worker's own ring need no such care for liveness: their owner is
+// running and will pop them; the wake rule there only buys parallelism, so it is a cheap
+// best-effort check without a fence. A sleeping worker's futex word is changed only under
+// idle_mu, together with its removal from idle_workers, so a late wake-up can never be mistaken
+// for a new one. A sleeper's timeout is its timer heap's nearest deadline: only a worker arms
+// timers in its own heap, so no other thread needs to wake it for a new timer.
+//
+// Scheduling is cooperative: a fiber runs until it blocks, yields or ends. A worker's timers
+// and global-queue fairness are served whenever it switches.
+#include "worker.hpp"
+
+#include <pthread.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <string>
+
+#include <weft/fiber/overflow.hpp>
+
+#include "futex.hpp"
+#include "runtime_core.hpp"
+
+namespace weft::sched {
+namespace {
+
+// initial-exec: a static library's TLS is in the executable; no __tls_get_addr call.
+[[gnu::tls_model("initial-exec")]] thread_local worker* tl_worker = nullptr;
+
+constexpr std::uint32_t fairness_tick = 61;
+constexpr std::uint32_t next_slot_streak_limit = 8;
+constexpr int steal_rounds = 4;
+
+std::uint64_t xorshift(std::uint64_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+// Hooks run on the successor's stack once the departing fiber is saved.
+void after_yield(ctx::transfer& tr) {
+  auto* t = static_cast<task*>(tr.from);
+  t->check_stack_after_switch_out();
+  t->rt->make_runnable(t, /*as_next=*/false);
+}
+
+void after_exit(ctx::transfer& tr) {
+  auto* t = static_cast<task*>(tr.from);
+  t->check_stack_after_switch_out();
+  release_task(t);
+}
+
+}  // namespace
+
+[[gnu::noipa]] worker* current_worker() noexcept { return tl_worker; }
+
+[[gnu::noipa]] task* current_task() noexcept {
+  worker* w = tl_worker;
+  return w != nullptr ? w->current() : nullptr;
+}
+
+worker::worker(runtime_core& rt, std::uint32_t index)
+    : rt_(rt), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+
+void worker::start() {
+  thread_ = std::thread([this] { run_thread(); });
+}
+
+void worker::join_thread() {
+  if (thread_.joinable()) thread_.join();
+}
+
+worker_stats worker::stats() const noexcept {
+  return worker_stats{count.spawns.get(),     count.switches.get(), count.steals.get(),
+                      count.steal_attempts.get(), count.parks.get(),    count.unparks.get(),
+                      count.timers_fired.get(),   count.idle_parks.get()};
+}
+
+void worker::run_thread() {
+  tl_worker = this;
+  ctx::prepare_thread_for_fibers();
+  const std::string name = (rt_.config().name + "-" + std::to_string(index_)).substr(0, 15);
+  ::pthread_setname_np(::pthread_self(), name.c_str());
+  ctx::context native;  // constructed here: it is this thread's own context
+  sched_ctx_ = &native;
+  while (task* t = find_runnable()) resume(t);
+  sched_ctx_ = nullptr;
+  tl_worker = nullptr;
+}
+
+void worker::resume(task* t) noexcept {
+  current_ = t;
+  count.switches.add();
+  ctx::transfer tr{sched_ctx_, t, nullptr, nullptr};
+  ctx::context::switch_to(tr);
+  // A fiber on this thread found nothing local and came back here; its hook has run.
+  current_ = nullptr;
+}
+
+void worker::switch_away(task* self, void (*after)(ctx::transfer&), void* arg) noexcept {
+  task* next = find_local();
+  ctx::context* to = next;
+  if (next != nullptr) {
+    count.switches.add();
+  } else {
+    to = sched_ctx_;
+  }
+  current_ = next;
+  ctx::transfer tr{self, to, after, arg};
+  ctx::context::switch_to(tr);
+}
+
+void worker::yield_fiber(task* self) noexcept {
+  task* next = find_local();
+  if (next == nullptr) return;
+  count.switches.add();
+  current_ = next;
+  ctx::transfer tr{self, next, &after_yield, nullptr};
+  ctx::context::switch_to(tr);
+}
+
+void worker::exit_fiber(task* self) noexcept {
+  task* next = find_local();
+  ctx::context* to = next;
+  if (next != nullptr) {
+    count.switches.add();
+  } else {
+    to = sched_ctx_;
+  }
+  current_ = next;
+  ctx::transfer tr{self, to, &after_exit, nullptr};
+  ctx::context::exit_to(tr);
+}
+
+void worker::push_local(task* t, bool as_next) noexcept {
+  if (as_next) {
+    // acq_rel: release publishes t to a thief's CAS; acquire takes over the old occupant.
+    task* old = next_slot_.exchange(t, std::memory_order_acq_rel);
+    if (old == nullptr) return;
+    t = old;
+  }
+  if (!local_.push(t)) overflow(t);
+}
+
+void worker::overflow(task* t) noexcept {
+  task* batch[run_queue::capacity / 2 + 1];
+  std::uint32_t n = local_.pop_half(batch);
+  batch[n++] = t;
+  rt_.global().push_batch(batch, n);
+}
+
+task* worker::take_global_batch() noexcept {
+  task_list& g = rt_.global();
+  if (g.empty()) return nullptr;
+  task* batch[run_queue::capacity / 2];
+  const std::size_t want =
+      std::min<std::size_t>(g.size() / rt_.worker_count() + 1, run_queue::capacity / 2);
+  const std::size_t n = g.pop_batch(batch, want);
+  if (n == 0) return nullptr;
+  for (std::size_t i = 1; i < n; ++i) push_local(batch[i], false);
+  return batch[0];
+}
+
+bool worker::fire_timers() noexcept {
+  const std::size_t fired = timers_.fire_due(steady_now_ns(), [this](task* t) {
+    if (t->park.claim_timeout()) {
+      count.timers_fired.add();
+      rt_.make_runnable(t, /*as_next=*/false);
+    }
+  });
+  return fired > 0;
+}
+
+task* worker::find_local() noexcept {
+  ++tick_;
+  task* t = nullptr;
+  if (tick_ % fairness_tick == 0) {
+    if (timers_.next_deadline() != timer_heap::never) fire_timers();
+    if ((t = rt_.global().pop()) != nullptr) return t;
+  }
+  if (!inbox_.empty() && (t = inbox_.pop()) != nullptr) return t;
+  switch (rt_.policy()) {
+    case scheduling_policy::work_stealing:
+      if (next_streak_ < next_slot_streak_limit &&
+          // acquire: pairs with push_local's exchange; the task's state is visible.
+          (t = next_slot_.exchange(nullptr, std::memory_order_acquire)) != nullptr) {
+        ++next_streak_;
+        return t;
+      }
+      next_streak_ = 0;
+      if ((t = local_.pop()) != nullptr) return t;
+      if ((t = next_slot_.exchange(nullptr, std::memory_order_acquire)) != nullptr) return t;
+      return take_global_batch();
+    case scheduling_policy::pinned:
+      return local_.pop();
+    case scheduling_policy::global_fifo:
+      return rt_.global().pop();
+  }
+  return nullptr;
+}
+
+bool worker::has_visible_work() const noexcept {
+  return !local_.empty() || !inbox_.empty() ||
+         next_slot_.load(std::memory_order_relaxed) != nullptr;  // relaxed: a hint
+}
+
+task* worker::steal_next_slot() noexcept {
+  task* t = next_slot_.load(std::memory_order_acquire);  // acquire: pairs with push_local
+  // acquire on success: we now own t and must see what its waker wrote.
+  if (t != nullptr && next_slot_.compare_exchange_strong(t, nullptr, std::memory_order_acquire,
+                                                         std::memory_order_relaxed))
+    return t;
+  return nullptr;
+}
+
+task* worker::steal_from_others(bool take_next_slots) noexcept {
+  const std::size_t n = rt_.worker_count();
+  const std::size_t start = static_cast<std::size_t>(xorshift(rng_) % n);
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = rt_.worker_at((start + i) % n);
+    if (&victim == this) continue;
+    count.steal_attempts.add();
+    task* t = victim.local_.steal_into(local_);
+    if (t == nullptr && take_next_slots) t = victim.steal_next_slot();
+    if (t != nullptr) {
+      count.steals.add();
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+void worker::start_spinning() noexcept {
+  spinning_ = true;
+  rt_.nspinning.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: the idle protocol's (a)
+}
+
+void worker::stop_spinning() noexcept {
+  spinning_ = false;
+  // seq_cst: the idle protocol's (a). The last spinner to find work hands the search on, since
+  // more work may have arrived while everyone counted on it (Go's resetspinning).
+  if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1)
+    rt_.wake_idle_worker_if_needed();
+}
+
+task* worker::find_runnable() {
+  for (;;) {
+    if (task* t = find_local()) {
+      if (spinning_) stop_spinning();
+      return t;
+    }
+    if (timers_.next_deadline() <= steady_now_ns() && fire_timers()) continue;
+    if (rt_.terminating.load(std::memory_order_acquire)) return nullptr;  // acquire: pairs
+                                                                          // with shutdown()
+    if (rt_.policy() == scheduling_policy::work_stealing && rt_.worker_count() > 1) {
+      if (!spinning_) {
+        const std::uint32_t busy =
+            static_cast<std::uint32_t>(rt_.worker_count()) -
+            rt_.npidle.load(std::memory_order_relaxed);  // relaxed: a heuristic bound
+        if (2 * rt_.nspinning.load(std::memory_order_relaxed) < busy) start_spinning();
+      }
+      if (spinning_) {
+        task* t = nullptr;
+        for (int round = 0; round < steal_rounds && t == nullptr; ++round) {
+          const bool last = round == steal_rounds - 1;
+          if (last) std::this_thread::yield();  // the back-off before taking next slots
+          t = steal_from_others(last);
+        }
+        if (t != nullptr) {
+          stop_spinning();
+          return t;
+        }
+      }
+    }
+    if (!idle_sleep()) continue;
+  }
+}
+
+// Returns false if it found a reason not to sleep (the caller searches again), true after a
+// sleep (woken, timed out for a timer, or spuriously).
+bool worker::idle_sleep() {
+  if (spinning_) {
+    spinning_ = false;
+    // seq_cst: hand-over (a). The last spinner re-checks every queue after its decrement.
+    if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      bool work = !rt_.global().empty();
+      for (std::size_t i = 0; i < rt_.worker_count() && !work; ++i)
+        work = rt_.worker_at(i).has_visible_work();
+      if (work) {
+        start_spinning();
+        return false;
+      }
+    }
+  }
+  {
+    std::lock_guard lk(rt_.idle_mu);
+    rt_.idle_workers.push_back(this);
+    in_idle_list = true;
+    sleep_word.store(asleep, std::memory_order_relaxed);  // relaxed: only changed under idle_mu
+    rt_.npidle.fetch_add(1, std::memory_order_seq_cst);   // seq_cst: hand-over (b)
+  }
+  // Hand-over (b): re-check what a producer may have pushed before it could see npidle.
+  const bool work = !rt_.global().empty() || !inbox_.empty() ||
+                    rt_.terminating.load(std::memory_order_seq_cst);
+  if (!work) {
+    count.idle_parks.add();
+    const std::int64_t deadline = timers_.next_deadline();
+    futex_wait_until(sleep_word, asleep, deadline == timer_heap::never ? -1 : deadline,
+                     deadline == timer_heap::never ? 0 : steady_now_ns());
+  }
+  std::lock_guard lk(rt_.idle_mu);
+  if (in_idle_list) {  // timed out, re-checked, or woke spuriously: leave the list ourselves
+    std::erase(rt_.idle_workers, this);
+    in_idle_list = false;
+    rt_.npidle.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: as the increment
+  } else if (sleep_word.load(std::memory_order_relaxed) == woken_to_spin) {
+    spinning_ = true;  // the waker counted us in nspinning
+  }
+  return true;
+}
+
+}  // namespace weft::sched

@@ -1,0 +1,122 @@
+// One worker: an OS thread that runs fibers, with its run queue, next slot, inbox of pinned
+// fibers, timer heap and statistics. The scheduling loop and the idle protocol are in
+// worker.cpp (design essay there).
+#pragma once
+
+#include <weft/fiber/context.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "config.hpp"
+#include "run_queue.hpp"
+#include "task_list.hpp"
+#include "timer_heap.hpp"
+
+namespace weft::sched {
+
+class runtime_core;
+
+// A counter written by one thread and read by any: a relaxed load+store, no locked instruction.
+class owned_counter {
+ public:
+  void add(std::uint64_t n = 1) noexcept {
+    // relaxed: statistics; only the owning worker writes, readers want a recent value.
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+class worker {
+ public:
+  worker(runtime_core& rt, std::uint32_t index);
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  void start();
+  void join_thread();
+
+  // --- called on this worker's thread only ---
+
+  // The next task to run without blocking or stealing: next slot, local queue, inbox, global
+  // queue (first, every 61st tick, for fairness), due timers. nullptr if none.
+  task* find_local() noexcept;
+
+  // Owner: queue t here; as_next puts it in the next slot (newest first) and moves the slot's
+  // previous occupant to the queue's tail.
+  void push_local(task* t, bool as_next) noexcept;
+
+  // Switches from the running fiber `self` to the next runnable task on this worker, or to the
+  // scheduler loop if there is none. `after(arg)` runs once `self` is saved (see ctx::transfer).
+  // Returns when `self` is resumed — possibly on another worker: re-read current_worker().
+  void switch_away(task* self, void (*after)(ctx::transfer&), void* arg) noexcept;
+
+  // Yield: switches to the next local task, re-queueing `self` at the tail; returns at once if
+  // nothing else is runnable here.
+  void yield_fiber(task* self) noexcept;
+
+  // As switch_away, for a finished fiber: never returns; `self` is released by the hook.
+  [[noreturn]] void exit_fiber(task* self) noexcept;
+
+  task* current() const noexcept { return current_; }
+  runtime_core& runtime() const noexcept { return rt_; }
+  std::uint32_t index() const noexcept { return index_; }
+  timer_heap& timers() noexcept { return timers_; }
+  task_list& inbox() noexcept { return inbox_; }
+  worker_stats stats() const noexcept;
+
+  // Statistics, written by this worker only.
+  struct counters {
+    owned_counter spawns, switches, steals, steal_attempts, parks, unparks, timers_fired,
+        idle_parks;
+  } count;
+
+  // --- idle protocol; guarded by runtime_core::idle_mu_ unless atomic ---
+  static constexpr std::uint32_t asleep = 0, woken_to_spin = 1, woken_for_inbox = 2;
+  std::atomic<std::uint32_t> sleep_word{asleep};  // futex word
+  bool in_idle_list = false;
+
+  bool has_visible_work() const noexcept;  // any queue of this worker non-empty (a hint)
+  task* steal_next_slot() noexcept;        // a thief's last resort
+
+ private:
+  void run_thread();
+  task* find_runnable();  // blocking; nullptr when the runtime terminates
+  task* steal_from_others(bool take_next_slots) noexcept;
+  task* take_global_batch() noexcept;
+  bool fire_timers() noexcept;
+  void overflow(task* t) noexcept;
+  void start_spinning() noexcept;
+  void stop_spinning() noexcept;
+  bool idle_sleep();
+  void resume(task* t) noexcept;
+
+  runtime_core& rt_;
+  const std::uint32_t index_;
+  std::thread thread_;
+  ctx::context* sched_ctx_ = nullptr;  // this thread's own stack while a fiber runs
+  task* current_ = nullptr;
+
+  run_queue local_;
+  alignas(64) std::atomic<task*> next_slot_{nullptr};
+  task_list inbox_;
+  timer_heap timers_;
+
+  std::uint32_t tick_ = 0;
+  std::uint32_t next_streak_ = 0;  // consecutive picks from the next slot
+  std::uint64_t rng_;
+  bool spinning_ = false;
+};
+
+// The worker running on this thread, or nullptr on a plain thread. Deliberately not inline:
+// a fiber may migrate between two calls, and a compiler may cache a thread_local's address.
+worker* current_worker() noexcept;
+
+// The fiber running on this thread, or nullptr on a plain thread.
+task* current_task() noexcept;
+
+}  // namespace weft::sched
