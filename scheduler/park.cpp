@@ -128,12 +128,15 @@ void release_task(task* t) noexcept {
     std::string what = "(not a std::exception)";
     try {
       std::rethrow_exception(t->error);
+    } catch (const fiber::cancelled&) {
+      what.clear();  // the runtime's own shutdown ended it: nothing to report
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
     }
-    std::fprintf(stderr, "weft: detached fiber '%s' ended with an exception: %s\n",
-                 fiber::detail::label(t->name(), t->id()).c_str(), what.c_str());
+    if (!what.empty())
+      std::fprintf(stderr, "weft: detached fiber '%s' ended with an exception: %s\n",
+                   fiber::detail::label(t->name(), t->id()).c_str(), what.c_str());
   }
   const ctx::stack s = t->stack();
   t->~task();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <stop_token>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -65,15 +66,22 @@ class scope_t {
   scoped_join_handle<spawn_result_t<F, Args...>> spawn(const spawn_options& opts, F&& f,
                                                        Args&&... args) {
     auto rec = std::make_unique<detail::scoped_record>();
-    auto body = [token = stop_.get_token(), fn = std::decay_t<F>(std::forward<F>(f))](
-                    auto&&... a) mutable -> decltype(auto) {
-      if constexpr (std::is_invocable_v<std::decay_t<F>&, std::stop_token, decltype(a)...>)
-        return std::invoke(fn, token, std::forward<decltype(a)>(a)...);
-      else
-        return std::invoke(fn, std::forward<decltype(a)>(a)...);
+    // The body takes no arguments (so spawn_on does not offer it a token of its own): it
+    // hands the scope's token to f if f wants one.
+    auto body = [token = stop_.get_token(), fn = std::decay_t<F>(std::forward<F>(f)),
+                 call_args = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable
+        -> spawn_result_t<F, Args...> {
+      return std::apply(
+          [&](auto&... a) -> spawn_result_t<F, Args...> {
+            if constexpr (std::is_invocable_v<std::decay_t<F>&, std::stop_token,
+                                              std::decay_t<Args>&&...>)
+              return std::invoke(fn, token, std::move(a)...);
+            else
+              return std::invoke(fn, std::move(a)...);
+          },
+          call_args);
     };
-    auto h = detail::spawn_on(detail::spawn_target(), opts, std::move(body),
-                              std::forward<Args>(args)...);
+    auto h = detail::spawn_on(detail::spawn_target(), opts, std::move(body));
     rec->task = h.release_for_scope();
     std::lock_guard lk(mu_);
     records_.push_back(std::move(rec));

@@ -1,0 +1,193 @@
+// The scheduler under load, under every policy: a million spawns, fork-join, stealing, lost
+// wake-up stress on the parking seam (fiber<->fiber across workers, thread<->fiber), and 100k
+// concurrent sleepers. Each test has a watchdog: a lost wake-up fails the run, it does not hang.
+#include <weft/fiber.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using weft::runtime;
+using weft::scheduling_policy;
+using weft_test::watchdog;
+
+class Policy : public ::testing::TestWithParam<scheduling_policy> {
+ protected:
+  runtime rt_{{.workers = 2, .policy = GetParam()}};
+};
+
+INSTANTIATE_TEST_SUITE_P(AllPolicies, Policy, ::testing::ValuesIn(weft_test::all_policies),
+                         [](const auto& info) { return std::string(weft::to_string(info.param)); });
+
+TEST_P(Policy, MillionFibersSpawnedAndJoinedCountExactly) {
+  watchdog dog("million fibers", 300s);
+  const int total = 1'000'000 / weft_test::scale;
+  const int batch = weft_test::live_limit;
+  std::atomic<int> count{0};
+  std::vector<weft::fiber::join_handle<void>> hs;
+  hs.reserve(batch);
+  for (int done = 0; done < total; done += batch) {
+    for (int i = 0; i < batch; ++i)
+      hs.push_back(rt_.spawn([&count] { count.fetch_add(1, std::memory_order_relaxed); }));
+    for (auto& h : hs) h.join();
+    hs.clear();
+  }
+  EXPECT_EQ(count.load(), total);
+  EXPECT_EQ(rt_.stats().live_fibers, 0u);
+}
+
+int fib(int n) {
+  if (n < 2) return n;
+  auto left = weft::fiber::spawn(fib, n - 1);
+  const int right = fib(n - 2);
+  return left.join() + right;
+}
+
+TEST_P(Policy, RecursiveForkJoinFib20) {
+  watchdog dog("fib(20)", 120s);
+  EXPECT_EQ(rt_.block_on([] { return fib(20); }), 6765);
+  EXPECT_EQ(rt_.stats().total().spawns, 10945u);  // fib(20) makes 10,945 spawn calls
+}
+
+TEST_P(Policy, FiberToFiberParkUnparkAcrossWorkers) {
+  watchdog dog("fiber ping-pong", 240s);
+  const int rounds = 200'000 / weft_test::scale;
+  constexpr int pairs = 4;
+  std::atomic<long> pings{0}, pongs{0};
+  std::vector<weft::fiber::join_handle<void>> hs;
+  std::vector<weft_test::mailbox> to_b(pairs), to_a(pairs);
+  for (int p = 0; p < pairs; ++p) {
+    hs.push_back(rt_.spawn([&, p] {
+      for (int i = 0; i < rounds; ++i) {
+        to_b[p].post();
+        to_a[p].wait();
+        pings.fetch_add(1, std::memory_order_relaxed);
+      }
+    }));
+    hs.push_back(rt_.spawn([&, p] {
+      for (int i = 0; i < rounds; ++i) {
+        to_b[p].wait();
+        pongs.fetch_add(1, std::memory_order_relaxed);
+        to_a[p].post();
+      }
+    }));
+  }
+  for (auto& h : hs) h.join();
+  EXPECT_EQ(pings.load(), static_cast<long>(rounds) * pairs);
+  EXPECT_EQ(pongs.load(), static_cast<long>(rounds) * pairs);
+}
+
+TEST_P(Policy, ThreadToFiberParkUnpark) {
+  watchdog dog("thread-fiber ping-pong", 240s);
+  const int rounds = 100'000 / weft_test::scale;
+  weft_test::mailbox to_fiber, to_thread;
+  long seen = 0;
+  auto h = rt_.spawn([&] {
+    for (int i = 0; i < rounds; ++i) {
+      to_fiber.wait();
+      ++seen;
+      to_thread.post();
+    }
+  });
+  for (int i = 0; i < rounds; ++i) {
+    to_fiber.post();
+    to_thread.wait();  // a plain thread parks on its own thread_parker
+  }
+  h.join();
+  EXPECT_EQ(seen, rounds);
+}
+
+TEST_P(Policy, HundredThousandSleepersAllWakeNoneEarly) {
+  watchdog dog("100k sleepers", 240s);
+  const int n = weft_test::under_tsan ? weft_test::live_limit : 100'000;
+  std::atomic<int> woke{0}, early{0}, asleep{0}, peak{0};
+  // Spawned from a fiber; the first spawns pay for fresh stacks (page faults), so the deadlines
+  // leave a second for all of them to be asleep at once.
+  rt_.block_on([&] {
+    std::vector<weft::fiber::join_handle<void>> hs;
+    hs.reserve(n);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+      const auto deadline = start + 1s + std::chrono::milliseconds(i % 50);
+      hs.push_back(weft::fiber::spawn(weft::spawn_options{.stack_size = 16 * 1024}, [&, deadline] {
+        const int now_asleep = asleep.fetch_add(1) + 1;
+        int p = peak.load();
+        while (now_asleep > p && !peak.compare_exchange_weak(p, now_asleep)) {
+        }
+        weft::fiber::sleep_until(deadline);
+        asleep.fetch_sub(1);
+        if (std::chrono::steady_clock::now() < deadline) early.fetch_add(1);
+        woke.fetch_add(1);
+      }));
+    }
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(woke.load(), n);
+  EXPECT_EQ(early.load(), 0);
+  EXPECT_GE(peak.load(), n / 10) << "the sleepers were meant to sleep concurrently";
+  EXPECT_GT(rt_.stats().total().timers_fired, 0u);
+  EXPECT_LE(rt_.stats().total().timers_fired, static_cast<std::uint64_t>(n));
+}
+
+TEST_P(Policy, ExceptionsCrossJoin) {
+  auto h = rt_.spawn([]() -> int { throw std::out_of_range("index 7"); });
+  try {
+    h.join();
+    FAIL() << "expected the fiber's exception";
+  } catch (const std::out_of_range& e) {
+    EXPECT_STREQ(e.what(), "index 7");
+  }
+}
+
+TEST(WorkStealing, ImbalancedLoadIsStolen) {
+  watchdog dog("stealing", 120s);
+  runtime rt{{.workers = 2}};
+  std::atomic<int> on_worker[2] = {0, 0};
+  rt.block_on([&] {
+    // Every child starts on this worker's queues; only stealing spreads them.
+    std::vector<weft::fiber::join_handle<void>> hs;
+    for (int i = 0; i < 200; ++i)
+      hs.push_back(weft::fiber::spawn([&] {
+        const auto until = std::chrono::steady_clock::now() + 200us;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        on_worker[weft::sched::current_worker()->index()].fetch_add(1);
+      }));
+    for (auto& h : hs) h.join();
+  });
+  const auto s = rt.stats();
+  EXPECT_GT(s.total().steals, 0u);
+  EXPECT_GT(on_worker[0].load(), 0);
+  EXPECT_GT(on_worker[1].load(), 0);
+  EXPECT_GT(s.workers[0].switches, 0u);
+  EXPECT_GT(s.workers[1].switches, 0u);
+}
+
+TEST(Pinned, PinnedFiberNeverMigrates) {
+  runtime rt{{.workers = 2}};
+  rt.block_on([] {
+    std::vector<weft::fiber::join_handle<bool>> hs;
+    for (int i = 0; i < 50; ++i)
+      hs.push_back(weft::fiber::spawn(weft::spawn_options{.pinned = true}, [] {
+        const auto* home = weft::sched::current_worker();
+        bool stayed = true;
+        for (int k = 0; k < 200; ++k) {
+          weft::fiber::yield();
+          if (k % 50 == 0) weft::fiber::sleep_for(100us);
+          stayed = stayed && weft::sched::current_worker() == home;
+        }
+        return stayed;
+      }));
+    for (auto& h : hs) EXPECT_TRUE(h.join());
+  });
+}
+
+}  // namespace

@@ -1,0 +1,131 @@
+// Shared helpers for the runtime tests: a watchdog that fails instead of hanging, scale factors
+// for sanitizer builds, and a one-slot mailbox built directly on the parking seam.
+#pragma once
+
+#include <weft/fiber.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace weft_test {
+
+#if defined(__SANITIZE_THREAD__)
+// TSan tracks each fiber like a thread (at most ~8k alive) and runs 5-15x slower.
+inline constexpr bool under_tsan = true;
+inline constexpr int live_limit = 2000;
+inline constexpr int scale = 10;
+#elif defined(__SANITIZE_ADDRESS__)
+inline constexpr bool under_tsan = false;
+inline constexpr int live_limit = 10000;
+inline constexpr int scale = 2;
+#else
+inline constexpr bool under_tsan = false;
+inline constexpr int live_limit = 10000;
+inline constexpr int scale = 1;
+#endif
+
+// Aborts the process with a message if not disarmed within `limit`: a hang fails the test run
+// (with the test's name) instead of stalling CI until its global timeout.
+class watchdog {
+ public:
+  watchdog(const char* what, std::chrono::seconds limit) : what_(what) {
+    thread_ = std::thread([this, limit] {
+      std::unique_lock lk(mu_);
+      if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
+        std::fprintf(stderr, "watchdog: '%s' did not finish within %lld s (lost wake-up?)\n",
+                     what_, static_cast<long long>(limit.count()));
+        std::abort();
+      }
+    });
+  }
+  ~watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  const char* what_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// A spin lock: the wait list's lock is released in the park hook, which may run on another
+// fiber's stack; an atomic flag has no owner for the sanitizers to object to.
+class spin_lock {
+ public:
+  void lock() noexcept {
+    // acquire: pairs with unlock's release.
+    while (flag_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+// One-slot mailbox on the parking seam: post() hands a token to wait(). At most one waiter.
+// A direct user of park/notify, so stress on it is stress on the seam itself.
+class mailbox {
+ public:
+  void post() {
+    lock_.lock();
+    // notify() under the lock: a cancelled waiter takes the lock before it leaves, so it cannot
+    // be gone while we claim it (the seam's lifetime rule, sync/park_state.hpp).
+    if (waiter_) {
+      const weft::sched::waker w = *waiter_;
+      waiter_.reset();
+      if (w.notify()) {
+        lock_.unlock();
+        return;
+      }
+      // lost: the waiter was cancelled; keep the token
+    }
+    ++tokens_;
+    lock_.unlock();
+  }
+
+  // Throws weft::fiber::cancelled if the runtime cancels the wait at shutdown.
+  void wait() {
+    lock_.lock();
+    if (tokens_ > 0) {
+      --tokens_;
+      lock_.unlock();
+      return;
+    }
+    waiter_ = weft::sched::waker::current();
+    auto publish = [this] {
+      lock_.unlock();
+      return true;
+    };
+    if (weft::sched::park(weft::sched::park_hook::of(publish)) ==
+        weft::sync::wake_reason::cancelled) {
+      lock_.lock();
+      waiter_.reset();  // still ours: only notify() removes it, and notify() woke nobody
+      lock_.unlock();
+      throw weft::fiber::cancelled();
+    }
+  }
+
+ private:
+  spin_lock lock_;
+  std::optional<weft::sched::waker> waiter_;
+  int tokens_ = 0;
+};
+
+inline const weft::scheduling_policy all_policies[] = {weft::scheduling_policy::work_stealing,
+                                                       weft::scheduling_policy::global_fifo,
+                                                       weft::scheduling_policy::pinned};
+
+}  // namespace weft_test
