@@ -48,8 +48,8 @@ context::~context() {
 }
 
 void context::trampoline(bc::transfer_t t) noexcept {
-  transfer* first = arrive(t);
-  first->to->entry_(first);
+  transfer first = arrive(t);
+  first.to->entry_(&first);
   // entry_ ends in exit_to(); returning would run off the top of the stack.
   std::fputs("weft: a fiber entry function returned instead of switching away\n", stderr);
   std::abort();

@@ -52,10 +52,10 @@ class context {
   context& operator=(const context&) = delete;
 
   // Switches from the running context t.from to t.to. Returns, on t.from's stack, when some
-  // later switch comes back; the returned transfer is that later switch's (its `after` has run).
+  // later switch comes back: a copy of that later switch's transfer (its `after` has run).
   // Preconditions: t.from is the context running on this thread; t.to is suspended and not
   // being resumed by any other thread.
-  static inline transfer* switch_to(transfer& t) noexcept;
+  static inline transfer switch_to(transfer& t) noexcept;
 
   // The final switch of a context that will never run again (its stack may be recycled by
   // t.after). Tells the sanitizers to drop the departing stack's state.
@@ -65,14 +65,15 @@ class context {
   const void* saved_sp() const noexcept { return fctx_; }
 
  protected:
-  // A context that will start on [stack_limit, stack_top) by calling `entry` with the transfer
-  // of the first switch into it (its `after` already run). `entry` must end in exit_to().
+  // A context that will start on [stack_limit, stack_top) by calling `entry` with (a copy of)
+  // the transfer of the first switch into it, its `after` already run. `entry` must end in
+  // exit_to().
   using entry_fn = void (*)(transfer* first);
   context(void* stack_top, void* stack_limit, entry_fn entry) noexcept;
 
  private:
   static void trampoline(boost::context::detail::transfer_t t) noexcept;
-  static inline transfer* arrive(boost::context::detail::transfer_t t) noexcept;
+  static inline transfer arrive(boost::context::detail::transfer_t t) noexcept;
   static void before_switch(context& from, context& to, bool from_exits) noexcept;
   static void after_switch(transfer& t) noexcept;
 
@@ -90,17 +91,20 @@ class context {
 };
 
 // Inline: the switch is the hot path of every yield, park and resume.
-inline transfer* context::arrive(boost::context::detail::transfer_t t) noexcept {
+inline transfer context::arrive(boost::context::detail::transfer_t t) noexcept {
   auto* tr = static_cast<transfer*>(t.data);
   tr->from->fctx_ = t.fctx;  // from here on the departed context may be resumed
 #if WEFT_ASAN || WEFT_TSAN
   after_switch(*tr);
 #endif
-  if (tr->after != nullptr) tr->after(*tr);
-  return tr;
+  // The record lives on the departed stack, which `after` may recycle (a finished fiber's
+  // stack goes back to the pool there): copy it first, and never read *tr again.
+  transfer copy = *tr;
+  if (copy.after != nullptr) copy.after(copy);
+  return copy;
 }
 
-inline transfer* context::switch_to(transfer& t) noexcept {
+inline transfer context::switch_to(transfer& t) noexcept {
 #if WEFT_ASAN || WEFT_TSAN
   before_switch(*t.from, *t.to, false);
 #endif

@@ -65,9 +65,9 @@ void coroutine::frame::entry(transfer* first) {
 void* coroutine::self::suspend(void* out) {
   frame* f = frame_;
   transfer t{f, f->resumer_, nullptr, out};
-  transfer* in = context::switch_to(t);
+  const transfer in = context::switch_to(t);
   if (f->unwinding_) throw forced_unwind{};
-  received_ = in->arg;
+  received_ = in.arg;
   return received_;
 }
 
@@ -85,12 +85,12 @@ void* coroutine::resume(void* in) {
   frame_->started_ = frame_->running_ = true;
   tl_coroutine_current = frame_;
   transfer t{from, frame_, nullptr, in};
-  transfer* back = context::switch_to(t);
+  const transfer back = context::switch_to(t);
   tl_coroutine_current = from == &native_context() ? nullptr : from;
   frame_->running_ = false;
   frame_->check_stack_after_switch_out();
   if (frame_->finished_ && frame_->error_) std::rethrow_exception(std::exchange(frame_->error_, {}));
-  return back->arg;
+  return back.arg;
 }
 
 bool coroutine::finished() const noexcept { return frame_ == nullptr || frame_->finished_; }

@@ -76,10 +76,13 @@ void runtime_core::make_runnable(task* t, bool as_next) noexcept {
   }
   if (cur == nullptr || cfg_.policy == scheduling_policy::global_fifo) {
     global_.push(t);
-    // seq_cst: the producer's side of the idle hand-overs (worker.cpp (a), (b)): the push above
-    // is ordered before the reads of nspinning / npidle in the wake rule.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    wake_idle_worker_if_needed();
+    // The producer's side of the idle hand-overs (worker.cpp (a), (b)). Read-modify-writes, not
+    // a fence: an RMW reads the newest value of its counter, so either we see the worker that
+    // stopped searching / went to sleep, or that worker's own RMW reads ours, synchronises with
+    // it and then sees the push. (TSan models RMWs; it does not model fences.)
+    const std::uint32_t spinning = nspinning.fetch_add(0, std::memory_order_seq_cst);
+    const std::uint32_t sleeping = npidle.fetch_add(0, std::memory_order_seq_cst);
+    if (spinning == 0 && sleeping > 0) wake_idle_worker_if_needed();
     return;
   }
   cur->push_local(t, as_next);
@@ -89,7 +92,7 @@ void runtime_core::make_runnable(task* t, bool as_next) noexcept {
 }
 
 void runtime_core::wake_idle_worker_if_needed() noexcept {
-  // relaxed: ordering, where liveness needs it, comes from the caller's fence (see above).
+  // relaxed: ordering, where liveness needs it, comes from the caller's RMWs (see above).
   if (nspinning.load(std::memory_order_relaxed) != 0 ||
       npidle.load(std::memory_order_relaxed) == 0)
     return;
@@ -144,8 +147,6 @@ void runtime_core::register_task(task* t) noexcept {
     if (t->reg_next != nullptr) t->reg_next->reg_prev = t;
     shards_[shard].head = t;
   }
-  // relaxed: the count is read for shutdown decisions under live_mu_ / as a statistic.
-  live_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void runtime_core::unregister_task(task* t) noexcept {
@@ -160,11 +161,15 @@ void runtime_core::unregister_task(task* t) noexcept {
 
 void runtime_core::task_finished(task* t) noexcept {
   unregister_task(t);
-  // acq_rel: release makes the fiber's effects visible to shutdown()'s acquire read of zero.
-  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard lk(live_mu_);
-    live_cv_.notify_all();
+  current_worker()->count.finished.add();  // a fiber always ends on a worker of its runtime
+}
+
+bool runtime_core::registry_empty() {
+  for (std::size_t i = 0; i <= workers_.size(); ++i) {
+    std::lock_guard lk(shards_[i].mu);
+    if (shards_[i].head != nullptr) return false;
   }
+  return true;
 }
 
 template <class F>
@@ -189,14 +194,19 @@ void runtime_core::for_each_live(F&& f) {
 void runtime_core::shutdown() {
   for_each_live([](task* t) { t->stop.request_stop(); });
   const auto grace = std::max(cfg_.shutdown_grace, std::chrono::milliseconds(1));
-  auto all_done = [this] { return live_.load(std::memory_order_acquire) == 0; };  // acquire:
-                                                                  // pairs with task_finished
+  // The registry, not a counter, decides "all done": a fiber leaves it under its shard's lock
+  // when it finishes, so an empty registry is exact. Polled: shutdown is not a hot path.
+  auto wait_all_done = [&] {
+    const auto until = std::chrono::steady_clock::now() + grace;
+    for (auto pause = std::chrono::microseconds(50);; pause = std::min(pause * 2, grace / 10 + std::chrono::microseconds(1))) {
+      if (registry_empty()) return true;
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(pause);
+    }
+  };
   int rounds = 0;
   for (;;) {
-    {
-      std::unique_lock lk(live_mu_);
-      if (live_cv_.wait_for(lk, grace, all_done)) break;
-    }
+    if (wait_all_done()) break;
     if (++rounds == 20) {
       std::fprintf(stderr,
                    "weft: runtime '%s' cannot shut down: these fibers neither finish nor block "
@@ -220,8 +230,13 @@ void runtime_core::shutdown() {
 runtime_stats runtime_core::stats() const {
   runtime_stats s;
   for (const auto& w : workers_) s.workers.push_back(w->stats());
-  s.live_fibers = live_.load(std::memory_order_relaxed);                  // relaxed: statistic
   s.external_spawns = external_spawns_.load(std::memory_order_relaxed);  // relaxed: statistic
+  std::uint64_t started = s.external_spawns, ended = 0;
+  for (const auto& w : workers_) {
+    started += w->count.spawns.get();
+    ended += w->count.finished.get();
+  }
+  s.live_fibers = started > ended ? started - ended : 0;  // exact once quiescent
   const auto pool = ctx::stack_pool::global().snapshot();
   s.stacks_mapped = pool.stacks_mapped;
   s.stacks_guarded = pool.guarded;

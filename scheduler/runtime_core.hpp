@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "spin_lock.hpp"
 #include "task_list.hpp"
 #include "worker.hpp"
 
@@ -63,13 +64,14 @@ class runtime_core {
 
  private:
   struct registry_shard {
-    std::mutex mu;
+    spin_lock mu;
     task* head = nullptr;
   };
   void register_task(task* t) noexcept;
   void unregister_task(task* t) noexcept;
   template <class F>
   void for_each_live(F&& f);
+  bool registry_empty();
   worker* pop_idle_locked() noexcept;
 
   runtime_config cfg_;
@@ -77,11 +79,8 @@ class runtime_core {
   task_list global_;
   std::unique_ptr<registry_shard[]> shards_;  // one per worker, plus one for outside threads
 
-  std::atomic<std::uint64_t> live_{0};
   std::atomic<std::uint64_t> external_spawns_{0};
   std::atomic<std::uint32_t> round_robin_{0};
-  std::mutex live_mu_;
-  std::condition_variable live_cv_;  // signalled when live_ drops to zero
   friend class worker;
 };
 

@@ -30,14 +30,15 @@
 // work runnable and sees nspinning == 0 and npidle > 0 wakes one sleeper as a spinner
 // (wake_idle_worker_if_needed). Two hand-overs must not lose work:
 //
-//   (a) spinner -> not spinning. The last spinner to stop re-checks every queue after a seq_cst
-//       fence; a producer publishes its task, then fences, then reads nspinning. Dekker's
-//       argument: either the producer sees the spinner still counted (and the spinner's
-//       re-check, ordered after its decrement, sees the task), or it sees nspinning == 0 and
-//       takes the wake path itself.
+//   (a) spinner -> not spinning. The last spinner to stop decrements nspinning (an RMW) and
+//       then re-checks every queue; a producer publishes its task and then reads nspinning with
+//       an RMW too (fetch_add(0)). Both RMWs sit in nspinning's one modification order: either
+//       the producer's comes later and reads 0 (it takes the wake path itself), or the
+//       spinner's comes later, reads from the producer's, synchronises with it, and its
+//       re-check sees the task. (RMWs rather than fences: TSan does not model fences.)
 //   (b) not spinning -> asleep. The worker registers in idle_workers and increments npidle
-//       (seq_cst) *before* its final re-check of the global queue and its inbox; a producer
-//       pushes, fences, then reads npidle. Again one of the two sees the other.
+//       (an RMW) *before* its final re-check of the global queue and its inbox; a producer
+//       pushes, then reads npidle with an RMW. The same argument: one sees the other.
 //
 // Tasks pushed to a running worker's own ring need no such care for liveness: their owner is
 // running and will pop them; the wake rule there only buys parallelism, so it is a cheap
@@ -80,10 +81,12 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
 }
 
 // Hooks run on the successor's stack once the departing fiber is saved.
+// A yielding fiber was runnable all along: it goes back to this worker's queue tail, and the
+// wake rule is skipped (nothing new became runnable).
 void after_yield(ctx::transfer& tr) {
   auto* t = static_cast<task*>(tr.from);
   t->check_stack_after_switch_out();
-  t->rt->make_runnable(t, /*as_next=*/false);
+  static_cast<worker*>(tr.arg)->requeue(t);
 }
 
 void after_exit(ctx::transfer& tr) {
@@ -157,7 +160,7 @@ void worker::yield_fiber(task* self) noexcept {
   if (next == nullptr) return;
   count.switches.add();
   current_ = next;
-  ctx::transfer tr{self, next, &after_yield, nullptr};
+  ctx::transfer tr{self, next, &after_yield, this};
   ctx::context::switch_to(tr);
 }
 
@@ -176,10 +179,25 @@ void worker::exit_fiber(task* self) noexcept {
 
 void worker::push_local(task* t, bool as_next) noexcept {
   if (as_next) {
-    // acq_rel: release publishes t to a thief's CAS; acquire takes over the old occupant.
+    // Only the owner puts tasks in the slot; thieves only take them out. So an empty slot stays
+    // empty until our store, and a plain release store suffices (pairs with the acquire of a
+    // thief's CAS or our own take). An occupied slot may be emptied by a thief meanwhile: swap.
+    if (next_slot_.load(std::memory_order_relaxed) == nullptr) {  // relaxed: see above
+      next_slot_.store(t, std::memory_order_release);
+      return;
+    }
+    // acq_rel: release publishes t; acquire takes over the old occupant's state.
     task* old = next_slot_.exchange(t, std::memory_order_acq_rel);
     if (old == nullptr) return;
     t = old;
+  }
+  if (!local_.push(t)) overflow(t);
+}
+
+void worker::requeue(task* t) noexcept {
+  if (t->pinned || rt_.policy() != scheduling_policy::work_stealing) {
+    rt_.make_runnable(t, /*as_next=*/false);
+    return;
   }
   if (!local_.push(t)) overflow(t);
 }
@@ -214,24 +232,22 @@ bool worker::fire_timers() noexcept {
 }
 
 task* worker::find_local() noexcept {
-  ++tick_;
   task* t = nullptr;
-  if (tick_ % fairness_tick == 0) {
+  if (--fairness_countdown_ == 0) {
+    fairness_countdown_ = fairness_tick;
     if (timers_.next_deadline() != timer_heap::never) fire_timers();
     if ((t = rt_.global().pop()) != nullptr) return t;
   }
   if (!inbox_.empty() && (t = inbox_.pop()) != nullptr) return t;
   switch (rt_.policy()) {
     case scheduling_policy::work_stealing:
-      if (next_streak_ < next_slot_streak_limit &&
-          // acquire: pairs with push_local's exchange; the task's state is visible.
-          (t = next_slot_.exchange(nullptr, std::memory_order_acquire)) != nullptr) {
+      if (next_streak_ < next_slot_streak_limit && (t = take_next_slot()) != nullptr) {
         ++next_streak_;
         return t;
       }
       next_streak_ = 0;
       if ((t = local_.pop()) != nullptr) return t;
-      if ((t = next_slot_.exchange(nullptr, std::memory_order_acquire)) != nullptr) return t;
+      if ((t = take_next_slot()) != nullptr) return t;
       return take_global_batch();
     case scheduling_policy::pinned:
       return local_.pop();
@@ -239,6 +255,13 @@ task* worker::find_local() noexcept {
       return rt_.global().pop();
   }
   return nullptr;
+}
+
+task* worker::take_next_slot() noexcept {
+  // relaxed: a hint that skips the locked exchange when the slot is empty (most picks).
+  if (next_slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  // acquire: pairs with push_local's exchange; the task's state is visible.
+  return next_slot_.exchange(nullptr, std::memory_order_acquire);
 }
 
 bool worker::has_visible_work() const noexcept {
@@ -325,7 +348,6 @@ bool worker::idle_sleep() {
     spinning_ = false;
     // seq_cst: hand-over (a). The last spinner re-checks every queue after its decrement.
     if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       bool work = !rt_.global().empty();
       for (std::size_t i = 0; i < rt_.worker_count() && !work; ++i)
         work = rt_.worker_at(i).has_visible_work();

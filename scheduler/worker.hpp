@@ -72,7 +72,7 @@ class worker {
   // Statistics, written by this worker only.
   struct counters {
     owned_counter spawns, switches, steals, steal_attempts, parks, unparks, timers_fired,
-        idle_parks;
+        idle_parks, finished;
   } count;
 
   // --- idle protocol; guarded by runtime_core::idle_mu_ unless atomic ---
@@ -88,8 +88,13 @@ class worker {
   task* find_runnable();  // blocking; nullptr when the runtime terminates
   task* steal_from_others(bool take_next_slots) noexcept;
   task* take_global_batch() noexcept;
+  task* take_next_slot() noexcept;  // owner
   bool fire_timers() noexcept;
   void overflow(task* t) noexcept;
+ public:
+  // Owner: re-queues a yielding task at the tail (no wake-up: it was runnable all along).
+  void requeue(task* t) noexcept;
+ private:
   void start_spinning() noexcept;
   void stop_spinning() noexcept;
   bool idle_sleep();
@@ -106,7 +111,7 @@ class worker {
   task_list inbox_;
   timer_heap timers_;
 
-  std::uint32_t tick_ = 0;
+  std::uint32_t fairness_countdown_ = 61;  // global queue and timers first when it hits 0
   std::uint32_t next_streak_ = 0;  // consecutive picks from the next slot
   std::uint64_t rng_;
   bool spinning_ = false;

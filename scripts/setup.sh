@@ -7,6 +7,7 @@ packages=(
   g++ meson ninja-build pkg-config
   libboost-context-dev  # fcontext switching: the fiber primitive
   libboost-fiber-dev    # benchmark peer
+  libtbb-dev            # benchmark peer (stackless fork-join)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format          # CI checks formatting
 )

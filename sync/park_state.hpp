@@ -122,8 +122,11 @@ class park_state {
 
   // Parking side, once running again: why the park ended. Resets the word to RUNNING.
   wake_reason end_park() noexcept {
-    // acquire: pairs with the winner's release, so what it handed over is visible.
-    const std::uint32_t s = word_.exchange(running, std::memory_order_acquire);
+    // acquire: pairs with the winner's release, so what it handed over is visible. A load and a
+    // store, not an exchange: once a park is claimed nobody else writes the word (timers and
+    // cancellation only CAS from PARKED), so no update can be lost in between.
+    const std::uint32_t s = word_.load(std::memory_order_acquire);
+    word_.store(running, std::memory_order_relaxed);  // relaxed: only the task itself reads it
     if (s == timed_out) return wake_reason::timed_out;
     if (s == cancelled) return wake_reason::cancelled;
     return wake_reason::notified;

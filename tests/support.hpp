@@ -16,10 +16,10 @@
 namespace weft_test {
 
 #if defined(__SANITIZE_THREAD__)
-// TSan tracks each fiber like a thread (at most ~8k alive) and runs 5-15x slower.
+// TSan tracks each fiber like a thread (at most ~8k alive) and runs 10-50x slower here.
 inline constexpr bool under_tsan = true;
 inline constexpr int live_limit = 2000;
-inline constexpr int scale = 10;
+inline constexpr int scale = 50;
 #elif defined(__SANITIZE_ADDRESS__)
 inline constexpr bool under_tsan = false;
 inline constexpr int live_limit = 10000;
