@@ -179,9 +179,10 @@ BENCHMARK(BM_tbb_task_group_fib27)->UseRealTime()->Unit(benchmark::kMillisecond)
 // Thread 0 runs each job inside a fiber; thread 1 only hosts a scheduler that steals.
 class boost_ws_pool {
  public:
+  // Leaked on purpose: its threads are detached and wait on its members until the process ends.
   static boost_ws_pool& get() {
-    static boost_ws_pool p;
-    return p;
+    static boost_ws_pool* p = new boost_ws_pool();
+    return *p;
   }
   int run(std::function<int()> job) {
     std::unique_lock lk(mu_);

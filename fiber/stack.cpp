@@ -96,6 +96,12 @@ struct guarded_slab {
 
 }  // namespace
 
+struct thread_cache;
+
+struct stack_pool_access {
+  static stack_pool::impl& impl_of(stack_pool& p) noexcept { return *p.impl_; }
+};
+
 struct stack_pool::impl {
   std::mutex mu;
   std::vector<free_list> shared;  // guarded by mu
@@ -109,7 +115,11 @@ struct stack_pool::impl {
   std::array<guarded_slab, max_registry> registry{};
   std::atomic<std::size_t> registry_size{0};
 
-  std::atomic<std::size_t> in_use{0};
+  // Stacks in use = what live threads allocated minus released, plus what exited threads
+  // left (a thread may release more than it allocated). Per-thread counts keep the hot path
+  // free of shared read-modify-writes.
+  std::vector<thread_cache*> caches;  // guarded by mu
+  std::int64_t retired_net = 0;       // guarded by mu
 
   free_list& shared_class(std::size_t size) {
     for (auto& l : shared)
@@ -119,37 +129,46 @@ struct stack_pool::impl {
   }
 };
 
-// Moves a cached (already released) stack to the shared pool without touching the statistics.
-struct stack_pool_access {
-  static void to_shared(const stack& s) noexcept {
-    stack_pool::impl& p = *stack_pool::global().impl_;
-    std::lock_guard lk(p.mu);
-    p.shared_class(s.size).push(s);
+// This thread's cache, registered with the pool so snapshot() can count stacks in use. The
+// destructor returns everything to the shared pool at thread exit.
+struct thread_cache {
+  std::array<free_list, cache_classes> classes{};
+  // allocations minus releases on this thread; written by this thread only (relaxed load +
+  // store), read by snapshot() under the pool's mutex.
+  std::atomic<std::int64_t> net{0};
+
+  thread_cache();
+  ~thread_cache();
+  void count(std::int64_t d) noexcept {
+    // relaxed: a statistic with a single writer.
+    net.store(net.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
   }
 };
 
 namespace {
 
-// This thread's cache. The destructor returns everything to the shared pool at thread exit.
-// Once `closed` is set, releases on this thread bypass the cache.
-struct thread_cache {
-  std::array<free_list, cache_classes> classes{};
-  bool closed = false;
-  ~thread_cache() {
-    closed = true;
-    for (auto& l : classes)
-      while (l.count > 0) stack_pool_access::to_shared(l.pop());
-  }
-};
+// The fast path reads a trivially destructible pointer (initial-exec TLS, no init guard); the
+// object itself is created on a thread's first allocation or release.
+[[gnu::tls_model("initial-exec")]] thread_local thread_cache* tl_cache = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local bool tl_cache_closed = false;
 
-thread_local thread_cache tl_cache;
+[[gnu::noinline]] thread_cache* make_cache() noexcept {
+  if (tl_cache_closed) return nullptr;  // the thread is exiting: bypass the cache
+  thread_local thread_cache cache;
+  return &cache;
+}
 
-free_list* cache_class(std::size_t size, bool create) noexcept {
-  if (tl_cache.closed) return nullptr;
-  for (auto& l : tl_cache.classes)
+inline thread_cache* my_cache() noexcept {
+  thread_cache* c = tl_cache;
+  return c != nullptr ? c : make_cache();
+}
+
+free_list* cache_class(thread_cache* c, std::size_t size, bool create) noexcept {
+  if (c == nullptr) return nullptr;
+  for (auto& l : c->classes)
     if (l.size == size && (l.count > 0 || create)) return &l;
   if (!create) return nullptr;
-  for (auto& l : tl_cache.classes)
+  for (auto& l : c->classes)
     if (l.count == 0) {
       l.size = size;
       return &l;
@@ -157,6 +176,27 @@ free_list* cache_class(std::size_t size, bool create) noexcept {
   return nullptr;  // all classes busy with other sizes: caller uses the shared pool
 }
 
+}  // namespace
+
+thread_cache::thread_cache() {
+  tl_cache = this;
+  stack_pool::impl& p = stack_pool_access::impl_of(stack_pool::global());
+  std::lock_guard lk(p.mu);
+  p.caches.push_back(this);
+}
+
+thread_cache::~thread_cache() {
+  tl_cache = nullptr;
+  tl_cache_closed = true;
+  stack_pool::impl& p = stack_pool_access::impl_of(stack_pool::global());
+  std::lock_guard lk(p.mu);
+  for (auto& l : classes)
+    while (l.count > 0) p.shared_class(l.size).push(l.pop());
+  p.retired_net += net.load(std::memory_order_relaxed);  // relaxed: our own counter
+  std::erase(p.caches, this);
+}
+
+namespace {
 }  // namespace
 
 const char* to_string(stack_protection p) noexcept {
@@ -194,14 +234,19 @@ stack stack_pool::allocate(std::size_t size) {
                                 " bytes is below the minimum of " +
                                 std::to_string(min_stack_size) + " bytes");
   size = round_to_pages(size);
+  thread_cache* c = my_cache();
   stack s;
-  if (free_list* l = cache_class(size, false)) {
+  if (free_list* l = cache_class(c, size, false)) {
     s = l->pop();
   } else {
     s = take_shared(size);
   }
-  // relaxed: a statistic; nothing is ordered by it.
-  impl_->in_use.fetch_add(1, std::memory_order_relaxed);
+  if (c != nullptr) {
+    c->count(+1);
+  } else {
+    std::lock_guard lk(impl_->mu);
+    ++impl_->retired_net;
+  }
   return s;
 }
 
@@ -214,7 +259,7 @@ stack stack_pool::take_shared(std::size_t size) {
   }
   stack first = shared->pop();
   // Move a batch into this thread's cache so the next allocations take no lock.
-  if (free_list* mine = cache_class(size, true)) {
+  if (free_list* mine = cache_class(my_cache(), size, true)) {
     for (std::size_t i = 0; i < refill_batch && shared->count > 0; ++i) mine->push(shared->pop());
   }
   return first;
@@ -270,14 +315,15 @@ void stack_pool::release(stack s) noexcept {
   __asan_unpoison_memory_region(s.limit, s.size);
 #endif
   if (s.protection == stack_protection::canary) std::memcpy(s.limit, &canary_word, 8);
-  // relaxed: a statistic; nothing is ordered by it.
-  impl_->in_use.fetch_sub(1, std::memory_order_relaxed);
-  free_list* l = cache_class(s.size, true);
+  thread_cache* c = my_cache();
+  free_list* l = cache_class(c, s.size, true);
+  if (c != nullptr) c->count(-1);
   if (l != nullptr && l->count < cache_capacity) {
     l->push(s);
     return;
   }
   std::lock_guard lk(impl_->mu);
+  if (c == nullptr) --impl_->retired_net;
   free_list& shared = impl_->shared_class(s.size);
   shared.push(s);
   if (l != nullptr)  // spill half of the full cache so the next releases stay lock-free
@@ -286,8 +332,11 @@ void stack_pool::release(stack s) noexcept {
 
 stack_pool::stats stack_pool::snapshot() const noexcept {
   std::lock_guard lk(impl_->mu);
+  std::int64_t in_use = impl_->retired_net;
+  for (const thread_cache* c : impl_->caches)
+    in_use += c->net.load(std::memory_order_relaxed);  // relaxed: a statistic
   return stats{impl_->guarded_mapped + impl_->canary_mapped,
-               impl_->in_use.load(std::memory_order_relaxed),  // relaxed: a statistic
+               static_cast<std::size_t>(in_use < 0 ? 0 : in_use),
                impl_->guarded_mapped,
                impl_->canary_mapped,
                impl_->slabs,

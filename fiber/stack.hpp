@@ -99,6 +99,7 @@ class stack_pool {
   stack_pool() noexcept;
   ~stack_pool() = default;
   friend struct stack_pool_access;
+  friend struct thread_cache;
 
   stack take_shared(std::size_t size);
   void map_slab(std::size_t size);
