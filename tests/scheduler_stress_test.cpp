@@ -151,16 +151,20 @@ TEST(WorkStealing, ImbalancedLoadIsStolen) {
   watchdog dog("stealing", 120s);
   runtime rt{{.workers = 2}};
   std::atomic<int> on_worker[2] = {0, 0};
+  std::atomic<bool> go{false};
   rt.block_on([&] {
-    // Every child starts on this worker's queues; only stealing spreads them.
+    // Every child starts on this worker's queues; only stealing spreads them. The gate keeps
+    // them all alive until all exist, so the outcome does not depend on how fast spawning is.
     std::vector<weft::fiber::join_handle<void>> hs;
     for (int i = 0; i < 200; ++i)
       hs.push_back(weft::fiber::spawn([&] {
+        while (!go.load()) weft::fiber::yield();
         const auto until = std::chrono::steady_clock::now() + 200us;
         while (std::chrono::steady_clock::now() < until) {
         }
         on_worker[weft::sched::current_worker()->index()].fetch_add(1);
       }));
+    go.store(true);
     for (auto& h : hs) h.join();
   });
   const auto s = rt.stats();
