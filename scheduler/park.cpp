@@ -50,11 +50,11 @@ void after_park(ctx::transfer& tr) {
 }
 
 sync::wake_reason park_fiber(task* self, park_hook hook, std::int64_t deadline_ns,
-                             bool cancellable) {
+                             bool cancellable, worker::pick order = worker::pick::oldest) {
   park_request req{hook, deadline_ns, cancellable};
   worker* w = current_worker();
   w->count.parks.add();
-  w->switch_away(self, &after_park, &req);
+  w->switch_away(self, &after_park, &req, order);
   // Resumed, possibly on another worker.
   const sync::wake_reason r = self->park.end_park();
   if (deadline_ns != timer_heap::never && r != sync::wake_reason::timed_out)
@@ -96,8 +96,10 @@ bool waker::notify() const noexcept {
   return c != claim::lost;
 }
 
-sync::wake_reason park(park_hook hook, bool cancellable) {
-  if (task* self = current_task()) return park_fiber(self, hook, timer_heap::never, cancellable);
+sync::wake_reason park(park_hook hook, bool cancellable, bool for_join) {
+  if (task* self = current_task())
+    return park_fiber(self, hook, timer_heap::never, cancellable,
+                      for_join ? worker::pick::newest : worker::pick::oldest);
   return sync::thread_parker::current().park(hook);
 }
 
@@ -113,12 +115,14 @@ void task_entry(ctx::transfer* first) {
   t->rt->task_finished(t);
   // acq_rel: release publishes the result/error to the joiners; acquire reads their records.
   std::uintptr_t w = t->join_word.exchange(task::join_done, std::memory_order_acq_rel);
+  const bool had_joiner = w > task::join_done;
   while (w > task::join_done) {
     auto* j = reinterpret_cast<const join_waiter*>(w);
     w = j->next;  // read before notify(): the joiner may leave (and its record die) right after
     j->who.notify();
   }
-  current_worker()->exit_fiber(t);
+  // A joined child hands over depth-first, like its joiner did (see park(for_join)).
+  current_worker()->exit_fiber(t, had_joiner ? worker::pick::newest : worker::pick::oldest);
 }
 
 void release_task(task* t) noexcept {
@@ -182,7 +186,7 @@ void wait_for(sched::task* t) {
     }
   };
   // Not cancellable: the joined fiber is itself cancelled at shutdown, and its end wakes us.
-  sched::park(sched::park_hook::of(publish), /*cancellable=*/false);
+  sched::park(sched::park_hook::of(publish), /*cancellable=*/false, /*for_join=*/true);
 }
 
 sched::runtime_core& spawn_target() {

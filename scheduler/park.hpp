@@ -61,7 +61,9 @@ struct park_hook {
 
 // Parks the caller until notified. `cancellable`: runtime shutdown may end the park with
 // wake_reason::cancelled (then the primitive cleans up and throws fiber::cancelled).
-sync::wake_reason park(park_hook hook, bool cancellable = true);
+// `for_join`: the caller waits for a fiber it spawned; the worker then runs its newest local
+// task next rather than its oldest, so fork-join proceeds depth-first.
+sync::wake_reason park(park_hook hook, bool cancellable = true, bool for_join = false);
 
 // As park(), ending with timed_out at `deadline` (steady clock) if no notifier won first.
 sync::wake_reason park_until(std::chrono::steady_clock::time_point deadline, park_hook hook,

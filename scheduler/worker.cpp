@@ -142,8 +142,9 @@ void worker::resume(task* t) noexcept {
   current_ = nullptr;
 }
 
-void worker::switch_away(task* self, void (*after)(ctx::transfer&), void* arg) noexcept {
-  task* next = find_local();
+void worker::switch_away(task* self, void (*after)(ctx::transfer&), void* arg,
+                         pick order) noexcept {
+  task* next = find_local(order);
   ctx::context* to = next;
   if (next != nullptr) {
     count.switches.add();
@@ -164,8 +165,8 @@ void worker::yield_fiber(task* self) noexcept {
   ctx::context::switch_to(tr);
 }
 
-void worker::exit_fiber(task* self) noexcept {
-  task* next = find_local();
+void worker::exit_fiber(task* self, pick order) noexcept {
+  task* next = find_local(order);
   ctx::context* to = next;
   if (next != nullptr) {
     count.switches.add();
@@ -204,9 +205,9 @@ void worker::requeue(task* t) noexcept {
 
 void worker::overflow(task* t) noexcept {
   task* batch[run_queue::capacity / 2 + 1];
-  std::uint32_t n = local_.pop_half(batch);
+  std::int64_t n = local_.pop_half(batch);
   batch[n++] = t;
-  rt_.global().push_batch(batch, n);
+  rt_.global().push_batch(batch, static_cast<std::size_t>(n));
 }
 
 task* worker::take_global_batch() noexcept {
@@ -231,7 +232,7 @@ bool worker::fire_timers() noexcept {
   return fired > 0;
 }
 
-task* worker::find_local() noexcept {
+task* worker::find_local(pick order) noexcept {
   task* t = nullptr;
   if (--fairness_countdown_ == 0) {
     fairness_countdown_ = fairness_tick;
@@ -241,19 +242,30 @@ task* worker::find_local() noexcept {
   if (!inbox_.empty() && (t = inbox_.pop()) != nullptr) return t;
   switch (rt_.policy()) {
     case scheduling_policy::work_stealing:
-      if (next_streak_ < next_slot_streak_limit && (t = take_next_slot()) != nullptr) {
+      // The streak limit keeps a message ping-pong through the slot from starving the deque;
+      // a depth-first hand-over (newest) wants the slot's task: it is the newest.
+      if ((next_streak_ < next_slot_streak_limit || order == pick::newest) &&
+          (t = take_next_slot()) != nullptr) {
         ++next_streak_;
         return t;
       }
       next_streak_ = 0;
-      if ((t = local_.pop()) != nullptr) return t;
+      if ((t = pop_local(order)) != nullptr) return t;
       if ((t = take_next_slot()) != nullptr) return t;
       return take_global_batch();
     case scheduling_policy::pinned:
-      return local_.pop();
+      return pop_local(order);
     case scheduling_policy::global_fifo:
       return rt_.global().pop();
   }
+  return nullptr;
+}
+
+task* worker::pop_local(pick order) noexcept {
+  if (order == pick::newest) return local_.pop_newest();
+  // pop_oldest can lose a race with a thief while tasks remain: try again.
+  while (!local_.empty())
+    if (task* t = local_.pop_oldest()) return t;
   return nullptr;
 }
 

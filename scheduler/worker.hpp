@@ -42,9 +42,13 @@ class worker {
 
   // --- called on this worker's thread only ---
 
-  // The next task to run without blocking or stealing: next slot, local queue, inbox, global
+  // Which end of the local deque a switch prefers: newest for a fiber that parks to join (fork-
+  // join runs depth-first), oldest otherwise (first come, first served).
+  enum class pick : std::uint8_t { oldest, newest };
+
+  // The next task to run without blocking or stealing: next slot, local deque, inbox, global
   // queue (first, every 61st tick, for fairness), due timers. nullptr if none.
-  task* find_local() noexcept;
+  task* find_local(pick order = pick::oldest) noexcept;
 
   // Owner: queue t here; as_next puts it in the next slot (newest first) and moves the slot's
   // previous occupant to the queue's tail.
@@ -53,14 +57,15 @@ class worker {
   // Switches from the running fiber `self` to the next runnable task on this worker, or to the
   // scheduler loop if there is none. `after(arg)` runs once `self` is saved (see ctx::transfer).
   // Returns when `self` is resumed — possibly on another worker: re-read current_worker().
-  void switch_away(task* self, void (*after)(ctx::transfer&), void* arg) noexcept;
+  void switch_away(task* self, void (*after)(ctx::transfer&), void* arg,
+                   pick order = pick::oldest) noexcept;
 
   // Yield: switches to the next local task, re-queueing `self` at the tail; returns at once if
   // nothing else is runnable here.
   void yield_fiber(task* self) noexcept;
 
   // As switch_away, for a finished fiber: never returns; `self` is released by the hook.
-  [[noreturn]] void exit_fiber(task* self) noexcept;
+  [[noreturn]] void exit_fiber(task* self, pick order) noexcept;
 
   task* current() const noexcept { return current_; }
   runtime_core& runtime() const noexcept { return rt_; }
@@ -89,6 +94,7 @@ class worker {
   task* steal_from_others(bool take_next_slots) noexcept;
   task* take_global_batch() noexcept;
   task* take_next_slot() noexcept;  // owner
+  task* pop_local(pick order) noexcept;
   bool fire_timers() noexcept;
   void overflow(task* t) noexcept;
  public:
