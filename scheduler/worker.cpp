@@ -12,18 +12,24 @@
 // Rejected: always bouncing through the scheduler context (Go's mcall to g0): simpler to read,
 // but it doubles the switches on the hottest path (yield, message ping-pong).
 //
-// Placement (work_stealing). A spawned or woken fiber goes to the current worker's next slot,
-// newest first, so fork-join runs depth-first and live fibers stay bounded by recursion depth
-// (Boost.Fiber's FIFO kept 144k fib(27) children alive). The slot's previous occupant moves to
-// the local ring. The slot cannot starve the ring: after 8 consecutive picks from the slot the
-// ring's head goes first. Every 61st pick looks at the global queue first (Go's fairness tick)
-// and fires due timers, so a busy worker still serves both.
+// Placement (work_stealing). A spawned or woken fiber goes to the current worker's next slot;
+// the slot's previous occupant moves to the local deque (run_queue.hpp). What runs next
+// depends on why the current fiber stops. A fiber that parks to *join*, and a child that ends
+// while someone joins it, hand over newest-first: the next slot, then the deque's newest task.
+// Fork-join therefore runs depth-first and live fibers stay bounded by the recursion depth
+// (fib(27) keeps 48 fibers alive on one worker; FIFO kept 16k, and Boost.Fiber's FIFO keeps
+// 144k). Every other switch — yield, an ordinary park, an ordinary exit — takes the oldest
+// task: first come, first served, as Go and Tokio do for servers and message passing. There the
+// next slot cannot starve the deque: after 8 consecutive picks from the slot the deque's oldest
+// goes first. Every 61st pick looks at the global queue first (Go's fairness tick) and fires due
+// timers, so a busy worker still serves both.
 //
 // Stealing. An idle worker that may spin (at most about half the non-sleeping workers spin)
-// probes victims in random order and takes half of a victim's ring with one CAS. The victims'
-// next slots are taken only on the last pass, after a short back-off: the slot holds what its
-// owner is about to run, and taking it early just bounces a hot fiber between caches (Tokio's
-// unstealable LIFO slot went the other way and stalled all workers but one, tokio#4941).
+// probes victims in random order and takes about half of a victim's deque, oldest first (the
+// largest subtrees, in fork-join). The victims' next slots are taken only on the last pass,
+// after a short back-off: the slot holds what its owner is about to run, and taking it early
+// just bounces a hot fiber between caches (Tokio's unstealable LIFO slot went the other way and
+// stalled all workers but one, tokio#4941).
 //
 // Idle protocol — where lost wake-ups live (brpc lost them twice: #2916, #3539). Two counters,
 // `nspinning` (workers searching) and `npidle` (workers asleep), and the rule: whoever makes
