@@ -65,7 +65,7 @@ void BM_weft_coroutine_round_trip(benchmark::State& state) {
 BENCHMARK(BM_weft_coroutine_round_trip);
 
 void BM_weft_fiber_create_run_destroy(benchmark::State& state) {
-  std::uint64_t ran = 0;
+  std::int64_t ran = 0;
   for (auto _ : state) {
     weft::ctx::coroutine c([&ran](weft::ctx::coroutine::self&) { ++ran; });
     c.resume();
@@ -75,7 +75,7 @@ void BM_weft_fiber_create_run_destroy(benchmark::State& state) {
 BENCHMARK(BM_weft_fiber_create_run_destroy);
 
 void BM_os_spawn_join(benchmark::State& state) {
-  std::uint64_t ran = 0;
+  std::int64_t ran = 0;
   for (auto _ : state) {
     weft::os::spawn([&ran] { ++ran; }).join();
   }

@@ -15,10 +15,10 @@
 #include <weft/os.hpp>
 
 #include <benchmark/benchmark.h>
-#include <boost/context/detail/fcontext.hpp>
-#include <boost/fiber/all.hpp>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_group.h>
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/fiber/all.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -241,8 +241,7 @@ int boost_fib(int n) {
 void BM_boost_fiber_work_stealing_fib27(benchmark::State& state) {
   auto& pool = boost_ws_pool::get();
   for (auto _ : state)
-    if (pool.run([] { return boost_fib(fib_n); }) != fib_27)
-      state.SkipWithError("wrong fib value");
+    if (pool.run([] { return boost_fib(fib_n); }) != fib_27) state.SkipWithError("wrong fib value");
 }
 BENCHMARK(BM_boost_fiber_work_stealing_fib27)
     ->UseRealTime()

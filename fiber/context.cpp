@@ -28,8 +28,8 @@ context::context() noexcept {
 }
 
 context::context(void* stack_top, void* stack_limit, entry_fn entry) noexcept : entry_(entry) {
-  const auto size = static_cast<std::size_t>(static_cast<char*>(stack_top) -
-                                             static_cast<char*>(stack_limit));
+  const auto size =
+      static_cast<std::size_t>(static_cast<char*>(stack_top) - static_cast<char*>(stack_limit));
   fctx_ = bc::make_fcontext(stack_top, size, &context::trampoline);
 #if WEFT_ASAN
   asan_bottom_ = stack_limit;

@@ -35,10 +35,10 @@ class context;
 // The record handed across one switch. Lives on the departing side's stack until the arriving
 // side has run `after`.
 struct transfer {
-  context* from = nullptr;                // the departing context (saved on arrival)
-  context* to = nullptr;                  // the arriving context
-  void (*after)(transfer&) = nullptr;     // runs on `to`'s stack once `from` is saved
-  void* arg = nullptr;                    // for `after`, or a value passed along
+  context* from = nullptr;             // the departing context (saved on arrival)
+  context* to = nullptr;               // the arriving context
+  void (*after)(transfer&) = nullptr;  // runs on `to`'s stack once `from` is saved
+  void* arg = nullptr;                 // for `after`, or a value passed along
 };
 
 class context {

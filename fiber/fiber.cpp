@@ -89,13 +89,20 @@ void* coroutine::resume(void* in) {
   tl_coroutine_current = from == &native_context() ? nullptr : from;
   frame_->running_ = false;
   frame_->check_stack_after_switch_out();
-  if (frame_->finished_ && frame_->error_) std::rethrow_exception(std::exchange(frame_->error_, {}));
+  if (frame_->finished_ && frame_->error_)
+    std::rethrow_exception(std::exchange(frame_->error_, {}));
   return back.arg;
 }
 
-bool coroutine::finished() const noexcept { return frame_ == nullptr || frame_->finished_; }
-fiber::id_type coroutine::id() const noexcept { return frame_->id(); }
-std::string_view coroutine::name() const noexcept { return frame_->name(); }
+bool coroutine::finished() const noexcept {
+  return frame_ == nullptr || frame_->finished_;
+}
+fiber::id_type coroutine::id() const noexcept {
+  return frame_->id();
+}
+std::string_view coroutine::name() const noexcept {
+  return frame_->name();
+}
 
 coroutine::~coroutine() {
   if (frame_ == nullptr) return;

@@ -70,8 +70,8 @@ class fiber : public context {
     auto top = reinterpret_cast<std::uintptr_t>(s.top()) - sizeof(stack_header);
     auto at = (top - sizeof(T)) & ~std::uintptr_t{63};
     void* usable_top = reinterpret_cast<void*>(at & ~std::uintptr_t{15});
-    T* t = ::new (reinterpret_cast<void*>(at)) T(placement{s, usable_top},
-                                                 std::forward<Args>(args)...);
+    T* t = ::new (reinterpret_cast<void*>(at))
+        T(placement{s, usable_top}, std::forward<Args>(args)...);
     ::new (reinterpret_cast<void*>(top)) stack_header{stack_header::magic_value, t};
     return t;
   }

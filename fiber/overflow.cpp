@@ -97,8 +97,8 @@ void install_handler() noexcept {
 struct alt_stack {
   void* mem = nullptr;
   alt_stack() noexcept {
-    mem = ::mmap(nullptr, alt_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
+    mem =
+        ::mmap(nullptr, alt_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     stack_t ss{};
     ss.ss_sp = mem;
     ss.ss_size = alt_stack_size;

@@ -89,9 +89,9 @@ struct free_list {
 };
 
 struct guarded_slab {
-  std::uintptr_t base;   // first guard page
-  std::size_t stride;    // guard page + usable stack
-  std::size_t count;     // stacks in the slab that have a guard page
+  std::uintptr_t base;  // first guard page
+  std::size_t stride;   // guard page + usable stack
+  std::size_t count;    // stacks in the slab that have a guard page
 };
 
 }  // namespace
@@ -196,8 +196,7 @@ thread_cache::~thread_cache() {
   std::erase(p.caches, this);
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 const char* to_string(stack_protection p) noexcept {
   return p == stack_protection::guard_page ? "guard page" : "canary";
@@ -223,7 +222,8 @@ stack_pool::stack_pool() noexcept : impl_(new impl) {
   if (const char* env = std::getenv("WEFT_STACK_GUARDS")) {
     char* end = nullptr;
     const unsigned long long n = std::strtoull(env, &end, 10);
-    if (end != env && *end == '\0') impl_->guard_budget = std::min<std::size_t>(impl_->guard_budget, n);
+    if (end != env && *end == '\0')
+      impl_->guard_budget = std::min<std::size_t>(impl_->guard_budget, n);
   }
 }
 
@@ -231,8 +231,8 @@ stack stack_pool::allocate(std::size_t size) {
   if (size == 0) size = default_stack_size;
   if (size < min_stack_size)
     throw std::invalid_argument("weft: stack size " + std::to_string(size) +
-                                " bytes is below the minimum of " +
-                                std::to_string(min_stack_size) + " bytes");
+                                " bytes is below the minimum of " + std::to_string(min_stack_size) +
+                                " bytes");
   size = round_to_pages(size);
   thread_cache* c = my_cache();
   stack s;
@@ -289,7 +289,7 @@ void stack_pool::map_slab(std::size_t size) {
   if (guarded) {
     for (; guards < n; ++guards)
       if (::mprotect(base + guards * stride, page, PROT_NONE) != 0) break;  // mapping limit hit
-    if (guards < n) impl_->guard_budget = impl_->guarded_mapped + guards;  // stop guarding
+    if (guards < n) impl_->guard_budget = impl_->guarded_mapped + guards;   // stop guarding
     if (guards > 0) {
       const std::size_t i = impl_->registry_size.load(std::memory_order_relaxed);
       impl_->registry[i] = guarded_slab{reinterpret_cast<std::uintptr_t>(base), stride, guards};

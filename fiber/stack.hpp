@@ -65,12 +65,12 @@ bool canary_intact(const stack& s) noexcept;
 class stack_pool {
  public:
   struct stats {
-    std::size_t stacks_mapped;   // stacks carved from slabs so far (the high-water mark)
-    std::size_t stacks_in_use;   // allocated and not yet released
-    std::size_t guarded;         // of stacks_mapped: protected by a guard page
-    std::size_t canary_only;     // of stacks_mapped: protected by a canary only
-    std::size_t slabs;           // mappings made for stacks
-    std::size_t guard_budget;    // how many guarded stacks the mapping limit allows
+    std::size_t stacks_mapped;  // stacks carved from slabs so far (the high-water mark)
+    std::size_t stacks_in_use;  // allocated and not yet released
+    std::size_t guarded;        // of stacks_mapped: protected by a guard page
+    std::size_t canary_only;    // of stacks_mapped: protected by a canary only
+    std::size_t slabs;          // mappings made for stacks
+    std::size_t guard_budget;   // how many guarded stacks the mapping limit allows
   };
 
   // The process-wide pool. Never destroyed (stacks may be released during static destruction).

@@ -49,8 +49,8 @@ void after_park(ctx::transfer& tr) {
   }
 }
 
-sync::wake_reason park_fiber(task* self, park_hook hook, std::int64_t deadline_ns,
-                             bool cancellable, worker::pick order = worker::pick::oldest) {
+sync::wake_reason park_fiber(task* self, park_hook hook, std::int64_t deadline_ns, bool cancellable,
+                             worker::pick order = worker::pick::oldest) {
   park_request req{hook, deadline_ns, cancellable};
   worker* w = current_worker();
   w->count.parks.add();
@@ -153,7 +153,10 @@ namespace weft::fiber {
 namespace detail {
 
 std::string label(std::string_view name, std::uint64_t id) {
-  return name.empty() ? "#" + std::to_string(id) : std::string(name);
+  if (!name.empty()) return std::string(name);
+  std::string s(1, '#');  // not "#" + to_string(): GCC 12 -O3 raises a bogus -Wrestrict there
+  s += std::to_string(id);
+  return s;
 }
 
 void terminate_joinable(const sched::task* t) noexcept {
@@ -180,8 +183,7 @@ void wait_for(sched::task* t) {
       me.next = head;
       // release: publishes `me` to task_entry's acquire exchange.
       if (t->join_word.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(&me),
-                                             std::memory_order_release,
-                                             std::memory_order_acquire))
+                                             std::memory_order_release, std::memory_order_acquire))
         return true;
     }
   };

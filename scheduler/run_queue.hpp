@@ -41,7 +41,7 @@ class run_queue {
                                                                      // steal's CAS (slot free)
     if (b - tp >= capacity) return false;
     slots_[index(b)].store(t, std::memory_order_relaxed);  // relaxed: published below
-    bottom_.store(b + 1, std::memory_order_release);  // release: pairs with a steal's load
+    bottom_.store(b + 1, std::memory_order_release);       // release: pairs with a steal's load
     return true;
   }
 
@@ -50,7 +50,7 @@ class run_queue {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;  // relaxed: ours
     bottom_.store(b, std::memory_order_seq_cst);  // seq_cst: ordered before the top_ load
     std::int64_t tp = top_.load(std::memory_order_seq_cst);
-    if (tp > b) {  // empty
+    if (tp > b) {                                       // empty
       bottom_.store(b + 1, std::memory_order_relaxed);  // relaxed: no thief reads past top
       return nullptr;
     }
@@ -67,7 +67,7 @@ class run_queue {
 
   // Owner or thief: the oldest task, or nullptr (empty, or lost a race: the caller may retry).
   task* pop_oldest() noexcept {
-    std::int64_t tp = top_.load(std::memory_order_seq_cst);     // seq_cst: ordered before the
+    std::int64_t tp = top_.load(std::memory_order_seq_cst);          // seq_cst: ordered before the
     const std::int64_t b = bottom_.load(std::memory_order_seq_cst);  // bottom_ load
     if (tp >= b) return nullptr;
     // Read before the CAS: once top_ moves past this slot the owner may reuse it. If the CAS

@@ -29,7 +29,8 @@ std::size_t default_worker_count() {
   return hw == 0 ? 1 : hw;
 }
 
-runtime::runtime(runtime_config cfg) : core_(std::make_unique<sched::runtime_core>(std::move(cfg))) {}
+runtime::runtime(runtime_config cfg)
+    : core_(std::make_unique<sched::runtime_core>(std::move(cfg))) {}
 
 runtime::~runtime() {
   if (sched::worker* w = sched::current_worker(); w != nullptr && &w->runtime() == core_.get()) {

@@ -37,15 +37,15 @@ class runtime {
   // Spawns onto this runtime from anywhere (a plain thread, a fiber of any runtime). Same
   // contract as weft::fiber::spawn.
   template <class F, class... Args>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
-             fiber::detail::spawnable<F, Args...>)
-  [[nodiscard]] fiber::join_handle<fiber::spawn_result_t<F, Args...>> spawn(F&& f,
-                                                                           Args&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
+           fiber::detail::spawnable<F, Args...>)
+      [[nodiscard]] fiber::join_handle<fiber::spawn_result_t<F, Args...>> spawn(F&& f,
+                                                                                Args&&... args) {
     return fiber::detail::spawn_on(*core_, spawn_options{}, std::forward<F>(f),
                                    std::forward<Args>(args)...);
   }
   template <class F, class... Args>
-    requires fiber::detail::spawnable<F, Args...>
+  requires fiber::detail::spawnable<F, Args...>
   [[nodiscard]] fiber::join_handle<fiber::spawn_result_t<F, Args...>> spawn(
       const spawn_options& opts, F&& f, Args&&... args) {
     return fiber::detail::spawn_on(*core_, opts, std::forward<F>(f), std::forward<Args>(args)...);

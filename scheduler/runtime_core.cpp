@@ -14,7 +14,6 @@
 
 namespace weft::sched {
 
-
 runtime_core::runtime_core(runtime_config cfg) : cfg_(std::move(cfg)) {
   if (cfg_.workers == 0)
     throw std::invalid_argument("weft::runtime_config::workers must be at least 1 (got 0)");
@@ -35,8 +34,8 @@ runtime_core::~runtime_core() = default;
 ctx::stack runtime_core::allocate_stack(std::size_t size) {
   if (size != 0 && size < ctx::min_stack_size)
     throw std::invalid_argument("weft::spawn_options::stack_size " + std::to_string(size) +
-                                " is below the minimum of " +
-                                std::to_string(ctx::min_stack_size) + " bytes");
+                                " is below the minimum of " + std::to_string(ctx::min_stack_size) +
+                                " bytes");
   return ctx::stack_pool::global().allocate(size != 0 ? size : cfg_.stack_size);
 }
 
@@ -53,8 +52,7 @@ void runtime_core::submit_spawned(task* t, const spawn_options& opts) {
     t->home = (opts.pinned && cur != nullptr)
                   ? cur
                   // relaxed: only spreads fibers; any interleaving is fine.
-                  : workers_[round_robin_.fetch_add(1, std::memory_order_relaxed) %
-                             workers_.size()]
+                  : workers_[round_robin_.fetch_add(1, std::memory_order_relaxed) % workers_.size()]
                         .get();
   }
   register_task(t);
@@ -93,8 +91,7 @@ void runtime_core::make_runnable(task* t, bool as_next) noexcept {
 
 void runtime_core::wake_idle_worker_if_needed() noexcept {
   // relaxed: ordering, where liveness needs it, comes from the caller's RMWs (see above).
-  if (nspinning.load(std::memory_order_relaxed) != 0 ||
-      npidle.load(std::memory_order_relaxed) == 0)
+  if (nspinning.load(std::memory_order_relaxed) != 0 || npidle.load(std::memory_order_relaxed) == 0)
     return;
   std::uint32_t none = 0;
   // seq_cst: claims "one searcher is coming" before a sleeper is picked (idle protocol (a)).
@@ -198,7 +195,8 @@ void runtime_core::shutdown() {
   // when it finishes, so an empty registry is exact. Polled: shutdown is not a hot path.
   auto wait_all_done = [&] {
     const auto until = std::chrono::steady_clock::now() + grace;
-    for (auto pause = std::chrono::microseconds(50);; pause = std::min(pause * 2, grace / 10 + std::chrono::microseconds(1))) {
+    for (auto pause = std::chrono::microseconds(50);;
+         pause = std::min(pause * 2, grace / 10 + std::chrono::microseconds(1))) {
       if (registry_empty()) return true;
       if (std::chrono::steady_clock::now() >= until) return false;
       std::this_thread::sleep_for(pause);

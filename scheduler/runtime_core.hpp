@@ -57,10 +57,10 @@ class runtime_core {
 
   // --- idle protocol (worker.cpp) ---
   std::mutex idle_mu;
-  std::vector<worker*> idle_workers;                  // guarded by idle_mu
-  alignas(64) std::atomic<std::uint32_t> npidle{0};   // sleeping workers
+  std::vector<worker*> idle_workers;                    // guarded by idle_mu
+  alignas(64) std::atomic<std::uint32_t> npidle{0};     // sleeping workers
   alignas(64) std::atomic<std::uint32_t> nspinning{0};  // workers searching for work
-  std::atomic<bool> terminating{false};               // workers exit their loops
+  std::atomic<bool> terminating{false};                 // workers exit their loops
 
  private:
   struct registry_shard {

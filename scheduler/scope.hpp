@@ -62,15 +62,14 @@ class scope_t {
   // this scope, on the current fiber's runtime (or the default one). Thread-safe. Same throws
   // as fiber::spawn.
   template <class F, class... Args>
-    requires detail::spawnable<F, Args...>
-  scoped_join_handle<spawn_result_t<F, Args...>> spawn(const spawn_options& opts, F&& f,
-                                                       Args&&... args) {
+  requires detail::spawnable<F, Args...> scoped_join_handle<spawn_result_t<F, Args...>> spawn(
+      const spawn_options& opts, F&& f, Args&&... args) {
     auto rec = std::make_unique<detail::scoped_record>();
     // The body takes no arguments (so spawn_on does not offer it a token of its own): it
     // hands the scope's token to f if f wants one.
     auto body = [token = stop_.get_token(), fn = std::decay_t<F>(std::forward<F>(f)),
-                 call_args = std::tuple<std::decay_t<Args>...>(std::forward<Args>(args)...)]() mutable
-        -> spawn_result_t<F, Args...> {
+                 call_args = std::tuple<std::decay_t<Args>...>(
+                     std::forward<Args>(args)...)]() mutable -> spawn_result_t<F, Args...> {
       return std::apply(
           [&](auto&... a) -> spawn_result_t<F, Args...> {
             if constexpr (std::is_invocable_v<std::decay_t<F>&, std::stop_token,
@@ -89,9 +88,8 @@ class scope_t {
   }
 
   template <class F, class... Args>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
-             detail::spawnable<F, Args...>)
-  scoped_join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> && detail::spawnable<F, Args...>)
+      scoped_join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
     return spawn(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
@@ -160,8 +158,7 @@ struct scope_access {
 // Runs fn(scope) and waits for every fiber it spawned in the scope; returns fn's value.
 // From a fiber this parks the fiber; from a plain thread it blocks the thread.
 template <class Fn>
-  requires std::is_invocable_v<Fn, scope_t&>
-std::invoke_result_t<Fn, scope_t&> scope(Fn&& fn) {
+requires std::is_invocable_v<Fn, scope_t&> std::invoke_result_t<Fn, scope_t&> scope(Fn&& fn) {
   return detail::scope_access::run(std::forward<Fn>(fn));
 }
 

@@ -60,9 +60,9 @@ using result_t = std::conditional_t<
     std::invoke_result<std::decay_t<F>&, std::decay_t<Args>&&...>>::type;
 
 template <class F, class... Args>
-concept spawnable =
-    std::is_invocable_v<std::decay_t<F>&, std::stop_token, std::decay_t<Args>&&...> ||
-    std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&&...>;
+concept spawnable = std::is_invocable_v < std::decay_t<F>
+&, std::stop_token,
+    std::decay_t<Args>&&... > || std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&&...>;
 
 // Blocks the calling fiber (or thread) until t has finished. Throws std::logic_error if t is
 // the calling fiber.
@@ -196,9 +196,8 @@ join_handle<result_t<F, Args...>> spawn_on(sched::runtime_core& rt, const spawn_
 // into the fiber. Never blocks. Throws std::invalid_argument for a stack_size below the minimum,
 // std::bad_alloc if no stack can be mapped, or what copying f/args throws.
 template <class F, class... Args>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
-           detail::spawnable<F, Args...>)
-[[nodiscard]] join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> && detail::spawnable<F, Args...>)
+    [[nodiscard]] join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
   return detail::spawn_on(detail::spawn_target(), spawn_options{}, std::forward<F>(f),
                           std::forward<Args>(args)...);
 }
@@ -206,9 +205,9 @@ template <class F, class... Args>
 // As above with options: name (diagnostics), stack_size (0: the runtime's), pinned (the fiber
 // never migrates: it runs on the worker that spawned it, or a round-robin one from outside).
 template <class F, class... Args>
-  requires detail::spawnable<F, Args...>
+requires detail::spawnable<F, Args...>
 [[nodiscard]] join_handle<spawn_result_t<F, Args...>> spawn(const spawn_options& opts, F&& f,
-                                                             Args&&... args) {
+                                                            Args&&... args) {
   return detail::spawn_on(detail::spawn_target(), opts, std::forward<F>(f),
                           std::forward<Args>(args)...);
 }
@@ -227,8 +226,7 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
     sleep_until(std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t));
   } else {
     sleep_until(std::chrono::steady_clock::now() +
-                std::chrono::duration_cast<std::chrono::steady_clock::duration>(t -
-                                                                                Clock::now()));
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now()));
   }
 }
 

@@ -90,8 +90,7 @@ struct task_of final : task_result<R> {
   static constexpr bool takes_token = std::is_invocable_v<Fn&, std::stop_token, Args&...>;
 
   template <class F, class... A>
-  task_of(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned, F&& f,
-          A&&... a)
+  task_of(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned, F&& f, A&&... a)
       : task_result<R>(p, name, rt, pinned), call_(std::forward<F>(f), std::forward<A>(a)...) {
     if constexpr (takes_token) this->stop = std::stop_source{};
   }

@@ -103,7 +103,9 @@ void after_exit(ctx::transfer& tr) {
 
 }  // namespace
 
-[[gnu::noipa]] worker* current_worker() noexcept { return tl_worker; }
+[[gnu::noipa]] worker* current_worker() noexcept {
+  return tl_worker;
+}
 
 [[gnu::noipa]] task* current_task() noexcept {
   worker* w = tl_worker;
@@ -122,8 +124,8 @@ void worker::join_thread() {
 }
 
 worker_stats worker::stats() const noexcept {
-  return worker_stats{count.spawns.get(),     count.switches.get(), count.steals.get(),
-                      count.steal_attempts.get(), count.parks.get(),    count.unparks.get(),
+  return worker_stats{count.spawns.get(),         count.switches.get(),  count.steals.get(),
+                      count.steal_attempts.get(), count.parks.get(),     count.unparks.get(),
                       count.timers_fired.get(),   count.idle_parks.get()};
 }
 
@@ -322,8 +324,7 @@ void worker::stop_spinning() noexcept {
   spinning_ = false;
   // seq_cst: the idle protocol's (a). The last spinner to find work hands the search on, since
   // more work may have arrived while everyone counted on it (Go's resetspinning).
-  if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1)
-    rt_.wake_idle_worker_if_needed();
+  if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) rt_.wake_idle_worker_if_needed();
 }
 
 task* worker::find_runnable() {
@@ -333,8 +334,9 @@ task* worker::find_runnable() {
       return t;
     }
     if (timers_.next_deadline() <= steady_now_ns() && fire_timers()) continue;
-    if (rt_.terminating.load(std::memory_order_acquire)) return nullptr;  // acquire: pairs
-                                                                          // with shutdown()
+    if (rt_.terminating.load(std::memory_order_acquire))
+      return nullptr;  // acquire: pairs
+                       // with shutdown()
     if (rt_.policy() == scheduling_policy::work_stealing && rt_.worker_count() > 1) {
       if (!spinning_) {
         const std::uint32_t busy =
@@ -383,8 +385,8 @@ bool worker::idle_sleep() {
     rt_.npidle.fetch_add(1, std::memory_order_seq_cst);   // seq_cst: hand-over (b)
   }
   // Hand-over (b): re-check what a producer may have pushed before it could see npidle.
-  const bool work = !rt_.global().empty() || !inbox_.empty() ||
-                    rt_.terminating.load(std::memory_order_seq_cst);
+  const bool work =
+      !rt_.global().empty() || !inbox_.empty() || rt_.terminating.load(std::memory_order_seq_cst);
   if (!work) {
     count.idle_parks.add();
     const std::int64_t deadline = timers_.next_deadline();

@@ -97,9 +97,11 @@ class worker {
   task* pop_local(pick order) noexcept;
   bool fire_timers() noexcept;
   void overflow(task* t) noexcept;
+
  public:
   // Owner: re-queues a yielding task at the tail (no wake-up: it was runnable all along).
   void requeue(task* t) noexcept;
+
  private:
   void start_spinning() noexcept;
   void stop_spinning() noexcept;
@@ -118,7 +120,7 @@ class worker {
   timer_heap timers_;
 
   std::uint32_t fairness_countdown_ = 61;  // global queue and timers first when it hits 0
-  std::uint32_t next_streak_ = 0;  // consecutive picks from the next slot
+  std::uint32_t next_streak_ = 0;          // consecutive picks from the next slot
   std::uint64_t rng_;
   bool spinning_ = false;
 };

@@ -17,8 +17,12 @@ namespace {
 
 using weft::ctx::coroutine;
 
-void* as_ptr(std::uintptr_t v) { return reinterpret_cast<void*>(v); }
-std::uintptr_t as_int(void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+void* as_ptr(std::uintptr_t v) {
+  return reinterpret_cast<void*>(v);
+}
+std::uintptr_t as_int(void* p) {
+  return reinterpret_cast<std::uintptr_t>(p);
+}
 
 TEST(Coroutine, RunsOnlyWhenResumed) {
   int steps = 0;
@@ -144,7 +148,9 @@ TEST(Coroutine, UsesMostOfItsStack) {
 // pthread_self() is declared const, so the compiler may fold two get_id() calls in one function
 // into one, across a switch — the same hazard as a cached thread_local address (see DESIGN.md,
 // "Fibers migrate"). noipa keeps this helper opaque to that folding.
-[[gnu::noipa]] std::thread::id running_thread() { return std::this_thread::get_id(); }
+[[gnu::noipa]] std::thread::id running_thread() {
+  return std::this_thread::get_id();
+}
 
 TEST(Coroutine, ResumedFromAnotherThread) {
   std::vector<std::thread::id> seen;

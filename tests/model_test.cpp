@@ -85,14 +85,16 @@ TYPED_TEST(Model, NamesIdsAndStopTokens) {
   EXPECT_NE(ida, idb);
   EXPECT_NE(ida, M::current_id());
 
-  auto s = M::spawn([](std::stop_token tok, int limit) {
-    int spins = 0;
-    while (!tok.stop_requested() && spins < limit) {
-      M::sleep_for(1ms);
-      ++spins;
-    }
-    return tok.stop_requested();
-  }, 100000);
+  auto s = M::spawn(
+      [](std::stop_token tok, int limit) {
+        int spins = 0;
+        while (!tok.stop_requested() && spins < limit) {
+          M::sleep_for(1ms);
+          ++spins;
+        }
+        return tok.stop_requested();
+      },
+      100000);
   EXPECT_TRUE(s.request_stop());
   EXPECT_TRUE(s.join());
 }

@@ -18,7 +18,9 @@ using weft::ctx::stack;
 using weft::ctx::stack_pool;
 using weft::ctx::stack_protection;
 
-std::size_t page() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+std::size_t page() {
+  return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
 
 TEST(StackPool, DefaultAndRoundedSizes) {
   auto& pool = stack_pool::global();

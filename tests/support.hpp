@@ -38,8 +38,8 @@ class watchdog {
     thread_ = std::thread([this, limit] {
       std::unique_lock lk(mu_);
       if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
-        std::fprintf(stderr, "watchdog: '%s' did not finish within %lld s (lost wake-up?)\n",
-                     what_, static_cast<long long>(limit.count()));
+        std::fprintf(stderr, "watchdog: '%s' did not finish within %lld s (lost wake-up?)\n", what_,
+                     static_cast<long long>(limit.count()));
         std::abort();
       }
     });

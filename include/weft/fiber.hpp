@@ -35,21 +35,20 @@ struct model {
   using scope_t = fiber::scope_t;
 
   template <class F, class... Args>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> &&
-             detail::spawnable<F, Args...>)
-  [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> && detail::spawnable<F, Args...>)
+      [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
     return fiber::spawn(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   template <class F, class... Args>
-    requires detail::spawnable<F, Args...>
+  requires detail::spawnable<F, Args...>
   [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(const spawn_options& options,
                                                                      F&& f, Args&&... args) {
     return fiber::spawn(options, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   template <class Fn>
-    requires std::is_invocable_v<Fn, scope_t&>
+  requires std::is_invocable_v<Fn, scope_t&>
   static std::invoke_result_t<Fn, scope_t&> scope(Fn&& fn) {
     return fiber::scope(std::forward<Fn>(fn));
   }
