@@ -1,0 +1,46 @@
+// Shared by the examples: pick the concurrency model from the command line and run the example's
+// template on it.
+//
+//   int main(int argc, char** argv) {
+//     return examples::run_on_model(argc, argv, []<weft::model M>() { return run<M>(); });
+//   }
+//
+// --model=os (the default) instantiates weft::os::model. Adding the M:N model is one line in
+// run_on_model below (include <weft/fiber.hpp> and call program.template operator()<
+// weft::fiber::model>() for "fiber"); until then --model=fiber exits with status 2.
+#pragma once
+
+#include <cstdio>
+#include <string_view>
+
+#include <weft/model.hpp>
+#include <weft/os.hpp>
+
+namespace examples {
+
+template <class Program>
+int run_on_model(int argc, char** argv, Program program) {
+  std::string_view model = "os";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("--model=")) {
+      model = arg.substr(8);
+    } else {
+      std::fprintf(stderr, "usage: %s [--model=os|fiber]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (model == "os") return program.template operator()<weft::os::model>();
+  if (model == "fiber") {
+    std::fprintf(stderr,
+                 "%s: --model=fiber is not available in this build (the examples link only the "
+                 "1:1 model); use --model=os\n",
+                 argv[0]);
+    return 2;
+  }
+  std::fprintf(stderr, "%s: unknown model '%.*s' (expected os or fiber)\n", argv[0],
+               static_cast<int>(model.size()), model.data());
+  return 2;
+}
+
+}  // namespace examples

@@ -1,0 +1,79 @@
+// <weft/os.hpp> — the 1:1 model: one OS thread (std::thread) per task, standard library only.
+//
+// Namespace weft::os holds the functions and types; weft::os::model is the tag that generic code
+// (tests, benchmarks, examples written over `weft::model M`) instantiates:
+//
+//   template <weft::model M> int answer() { return M::spawn([] { return 42; }).join(); }
+//   int x = answer<weft::os::model>();
+//
+// Nothing reachable from this header includes fiber/, scheduler/ or Boost
+// (tests/os_isolation_check.sh checks the include closure).
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <weft/model.hpp>
+#include <weft/thread/join_handle.hpp>
+#include <weft/thread/scope.hpp>
+#include <weft/thread/scoped_join_handle.hpp>
+#include <weft/thread/spawn.hpp>
+#include <weft/thread/task_id.hpp>
+#include <weft/thread/this_task.hpp>
+#include <weft/thread/thread_pool.hpp>
+
+namespace weft::os {
+
+// The 1:1 model as one type. Every static member forwards to the namespace function of the same
+// name; see those for contracts.
+struct model {
+  static constexpr const char* name = "os";
+
+  template <class R>
+  using join_handle = os::join_handle<R>;
+  template <class R>
+  using scoped_join_handle = os::scoped_join_handle<R>;
+  using id = os::task_id;
+  using scope_t = os::scope_t;
+
+  template <class F, class... Args>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> && detail::spawnable<F, Args...>)
+      [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(F&& f, Args&&... args) {
+    return os::spawn(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  template <class F, class... Args>
+  requires(detail::spawnable<F, Args...>)
+      [[nodiscard]] static join_handle<spawn_result_t<F, Args...>> spawn(
+          const spawn_options& options, F&& f, Args&&... args) {
+    return os::spawn(options, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  template <std::invocable<scope_t&> Fn>
+  static std::invoke_result_t<Fn, scope_t&> scope(Fn&& fn) {
+    return os::scope(std::forward<Fn>(fn));
+  }
+
+  static void yield() noexcept { os::yield(); }
+
+  template <class Rep, class Period>
+  static void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+    os::sleep_for(d);
+  }
+
+  template <class Clock, class Duration>
+  static void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
+    os::sleep_until(t);
+  }
+
+  static id current_id() noexcept { return os::current_id(); }
+
+  static std::string_view current_name() noexcept { return os::current_name(); }
+};
+
+}  // namespace weft::os
+
+static_assert(weft::model<weft::os::model>);
