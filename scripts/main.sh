@@ -12,11 +12,12 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build"
 
-echo "== examples =="
-for ex in "$build"/examples/*; do
-  [ -x "$ex" ] && [ -f "$ex" ] || continue
-  echo "-- $(basename "$ex")"
-  "$ex"
+echo "== examples (the Rust book's chapter 16 programs), on each model =="
+for ex in spawn_join move_vector thread_pool; do
+  for model in os fiber; do
+    echo "-- $ex --model=$model"
+    "$build/examples/$ex" --model=$model
+  done
 done
 
 echo "== benchmarks =="
