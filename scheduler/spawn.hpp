@@ -34,22 +34,8 @@ class cancelled : public std::exception {
 
 // The identity of a fiber — or of a plain thread, which gets an id of its own on its first
 // current_id() call (the high bit distinguishes the two spaces). 0 is "no fiber".
-class id {
- public:
-  constexpr id() noexcept = default;
-  constexpr explicit id(std::uint64_t v) noexcept : value_(v) {}
-  constexpr std::uint64_t value() const noexcept { return value_; }
-  friend constexpr bool operator==(id, id) noexcept = default;
-  friend constexpr auto operator<=>(id, id) noexcept = default;
-  template <class CharT, class Traits>
-  friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
-                                                       id i) {
-    return out << i.value_;
-  }
-
- private:
-  std::uint64_t value_ = 0;
-};
+struct id_tag {};
+using id = weft::basic_id<id_tag>;
 
 namespace detail {
 
@@ -244,10 +230,3 @@ id current_id() noexcept;
 std::string_view current_name() noexcept;
 
 }  // namespace weft::fiber
-
-template <>
-struct std::hash<weft::fiber::id> {
-  std::size_t operator()(weft::fiber::id i) const noexcept {
-    return std::hash<std::uint64_t>{}(i.value());
-  }
-};

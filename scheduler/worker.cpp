@@ -150,17 +150,17 @@ void worker::resume(task* t) noexcept {
   current_ = nullptr;
 }
 
+ctx::context* worker::successor(pick order) noexcept {
+  task* next = find_local(order);
+  current_ = next;
+  if (next == nullptr) return sched_ctx_;
+  count.switches.add();
+  return next;
+}
+
 void worker::switch_away(task* self, void (*after)(ctx::transfer&), void* arg,
                          pick order) noexcept {
-  task* next = find_local(order);
-  ctx::context* to = next;
-  if (next != nullptr) {
-    count.switches.add();
-  } else {
-    to = sched_ctx_;
-  }
-  current_ = next;
-  ctx::transfer tr{self, to, after, arg};
+  ctx::transfer tr{self, successor(order), after, arg};
   ctx::context::switch_to(tr);
 }
 
@@ -174,15 +174,7 @@ void worker::yield_fiber(task* self) noexcept {
 }
 
 void worker::exit_fiber(task* self, pick order) noexcept {
-  task* next = find_local(order);
-  ctx::context* to = next;
-  if (next != nullptr) {
-    count.switches.add();
-  } else {
-    to = sched_ctx_;
-  }
-  current_ = next;
-  ctx::transfer tr{self, to, &after_exit, nullptr};
+  ctx::transfer tr{self, successor(order), &after_exit, nullptr};
   ctx::context::exit_to(tr);
 }
 

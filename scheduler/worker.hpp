@@ -95,6 +95,8 @@ class worker {
   task* take_global_batch() noexcept;
   task* take_next_slot() noexcept;  // owner
   task* pop_local(pick order) noexcept;
+  // The next local task (it becomes current), or the scheduler context if there is none.
+  ctx::context* successor(pick order) noexcept;
   bool fire_timers() noexcept;
   void overflow(task* t) noexcept;
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <weft/os.hpp>
 
@@ -16,11 +17,6 @@ namespace {
 
 namespace os = weft::os;
 using namespace std::chrono_literals;
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 TEST(OsScope, TasksBorrowLocalsAndAreJoinedOnExit) {
   std::array<int, 8> slots{};  // plain ints: the scope's joins order every write before the reads
@@ -62,7 +58,7 @@ TEST(OsScope, EarlyJoinReturnsValueOrRethrows) {
       (void)ok.join();
       ADD_FAILURE() << "second join() did not throw";
     } catch (const std::logic_error& e) {
-      EXPECT_TRUE(Contains(e.what(), "already joined"));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("already joined"));
     }
   });  // the exception taken through bad.join() is not rethrown here
 }
@@ -194,7 +190,7 @@ TEST(OsScope, EmptyScopedHandle) {
     (void)h.join();
     FAIL() << "join() on an empty handle did not throw";
   } catch (const std::logic_error& e) {
-    EXPECT_TRUE(Contains(e.what(), "empty handle"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("empty handle"));
   }
 }
 
@@ -212,7 +208,7 @@ TEST(OsScope, JoiningYourselfThrows) {
     self.set_value(&h);
     return h.join();
   });
-  EXPECT_TRUE(Contains(message, "cannot join itself"));
+  EXPECT_THAT(message, ::testing::HasSubstr("cannot join itself"));
 }
 
 TEST(OsScope, TaskJoinsASiblingEarly) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <weft/os.hpp>
 
@@ -20,12 +21,6 @@ namespace {
 
 namespace os = weft::os;
 using namespace std::chrono_literals;
-
-// `text` contains `part`; on failure the message shows both (no gmock dependency).
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 // gtest death tests fork; "threadsafe" re-executes the binary, which is what a process that has
 // started threads needs.
@@ -122,9 +117,9 @@ TEST(OsSpawn, JoinTwiceThrowsLogicErrorNamingTheTask) {
     h.join();
     FAIL() << "second join() did not throw";
   } catch (const std::logic_error& e) {
-    EXPECT_TRUE(Contains(e.what(), "join"));
-    EXPECT_TRUE(Contains(e.what(), "'twice'"));
-    EXPECT_TRUE(Contains(e.what(), "not joinable"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("join"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("'twice'"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("not joinable"));
   }
   EXPECT_THROW(h.detach(), std::logic_error);
 }
@@ -137,7 +132,7 @@ TEST(OsSpawn, UnnamedTaskIsNamedByIdInErrors) {
     h.join();
     FAIL() << "second join() did not throw";
   } catch (const std::logic_error& e) {
-    EXPECT_TRUE(Contains(e.what(), expected));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr(expected));
   }
 }
 
@@ -152,7 +147,7 @@ TEST(OsSpawn, EmptyHandleIsNotJoinable) {
     (void)h.join();
     FAIL() << "join() on an empty handle did not throw";
   } catch (const std::logic_error& e) {
-    EXPECT_TRUE(Contains(e.what(), "empty handle"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("empty handle"));
   }
   EXPECT_THROW(h.detach(), std::logic_error);
 }
@@ -206,8 +201,8 @@ TEST(OsSpawn, DetachedTaskExceptionIsReportedNotLost) {
   release.set_value();
   gone_future.wait();
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(
-      Contains(err, "weft: detached task 'lonely' ended with an exception: nobody joins me"));
+  EXPECT_THAT(err, ::testing::HasSubstr(
+                       "weft: detached task 'lonely' ended with an exception: nobody joins me"));
 }
 
 TEST(OsSpawn, StopTokenIsDeliveredAndRequestStopIsObserved) {
@@ -350,7 +345,7 @@ TEST(OsSpawn, JoiningYourselfThrowsInsteadOfDeadlocking) {
   });
   self.set_value(&h);
   const std::string message = h.join();
-  EXPECT_TRUE(Contains(message, "cannot join itself"));
+  EXPECT_THAT(message, ::testing::HasSubstr("cannot join itself"));
 }
 
 TEST(OsSpawn, SleepForWaitsAtLeastTheRequestedTime) {

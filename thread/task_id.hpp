@@ -11,30 +11,12 @@
 #include <functional>
 #include <iosfwd>
 
+#include <weft/model.hpp>
+
 namespace weft::os {
 
-class task_id {
- public:
-  // The "no task" id: what an empty join_handle reports. Never equal to a real task's id.
-  constexpr task_id() noexcept = default;
-  constexpr explicit task_id(std::uint64_t value) noexcept : value_(value) {}
-
-  // The numeric id; 0 only for the "no task" id.
-  [[nodiscard]] constexpr std::uint64_t value() const noexcept { return value_; }
-
-  friend constexpr bool operator==(task_id, task_id) noexcept = default;
-  friend constexpr auto operator<=>(task_id, task_id) noexcept = default;
-
-  // Streams the numeric id (like std::thread::id, without decoration).
-  template <class CharT, class Traits>
-  friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
-                                                       task_id id) {
-    return out << id.value_;
-  }
-
- private:
-  std::uint64_t value_ = 0;
-};
+struct task_id_tag {};
+using task_id = weft::basic_id<task_id_tag>;
 
 // The 1:1 model's id type, the name the weft::model concept asks for.
 using id = task_id;
@@ -52,10 +34,3 @@ inline std::uint64_t next_task_id() noexcept {
 
 }  // namespace detail
 }  // namespace weft::os
-
-template <>
-struct std::hash<weft::os::task_id> {
-  std::size_t operator()(weft::os::task_id id) const noexcept {
-    return std::hash<std::uint64_t>{}(id.value());
-  }
-};

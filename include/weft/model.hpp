@@ -16,8 +16,12 @@
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <utility>
 
@@ -29,6 +33,27 @@ struct spawn_options {
   std::string name;            // shown in diagnostics (terminate-on-drop, crash reports)
   std::size_t stack_size = 0;  // 0: the model's default
   bool pinned = false;         // fibers: never migrate to another worker
+};
+
+// A task's identity: a small process-unique number, never reused; 0 means "no task". One
+// type per model (Tag), so an os id never compares equal to a fiber id by accident.
+// Comparable, hashable (std::hash), and printed as the bare number.
+template <class Tag>
+class basic_id {
+ public:
+  constexpr basic_id() noexcept = default;
+  constexpr explicit basic_id(std::uint64_t value) noexcept : value_(value) {}
+  [[nodiscard]] constexpr std::uint64_t value() const noexcept { return value_; }
+  friend constexpr bool operator==(basic_id, basic_id) noexcept = default;
+  friend constexpr auto operator<=>(basic_id, basic_id) noexcept = default;
+  template <class CharT, class Traits>
+  friend std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& out,
+                                                       basic_id id) {
+    return out << id.value_;
+  }
+
+ private:
+  std::uint64_t value_ = 0;
 };
 
 namespace model_detail {
@@ -64,3 +89,10 @@ concept model = requires(std::chrono::nanoseconds d, std::chrono::steady_clock::
 };
 
 }  // namespace weft
+
+template <class Tag>
+struct std::hash<weft::basic_id<Tag>> {
+  std::size_t operator()(weft::basic_id<Tag> id) const noexcept {
+    return std::hash<std::uint64_t>{}(id.value());
+  }
+};
