@@ -9,31 +9,16 @@
 #include <weft/os.hpp>
 
 #include <benchmark/benchmark.h>
-#include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include <cstdint>
 
+#include "raw_switch.hpp"
+
 namespace {
 
-namespace bc = boost::context::detail;
-
-// Raw fcontext: the peer switches straight back; one iteration is one round trip (two switches).
-void raw_peer(bc::transfer_t t) {
-  for (;;) t = bc::jump_fcontext(t.fctx, t.data);
-}
-
-void BM_raw_fcontext_round_trip(benchmark::State& state) {
-  auto& pool = weft::ctx::stack_pool::global();
-  weft::ctx::stack s = pool.allocate();
-  bc::fcontext_t peer = bc::make_fcontext(s.top(), s.size, &raw_peer);
-  for (auto _ : state) {
-    peer = bc::jump_fcontext(peer, nullptr).fctx;
-  }
-  pool.release(s);  // the peer is parked forever in its loop; its stack is simply reused
-}
-BENCHMARK(BM_raw_fcontext_round_trip);
+BENCHMARK(weft_bench::BM_raw_fcontext_round_trip)->Name("BM_raw_fcontext_round_trip");
 
 void BM_boost_context_fiber_round_trip(benchmark::State& state) {
   namespace ctx = boost::context;

@@ -17,7 +17,6 @@
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_group.h>
-#include <boost/context/detail/fcontext.hpp>
 #include <boost/fiber/all.hpp>
 
 #include <atomic>
@@ -26,6 +25,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "raw_switch.hpp"
 
 namespace {
 
@@ -37,19 +38,9 @@ constexpr int batch = 10000;
 
 // ---------------------------------------------------------------- yield round trip
 
-namespace bcd = boost::context::detail;
-void raw_peer(bcd::transfer_t t) {
-  for (;;) t = bcd::jump_fcontext(t.fctx, t.data);
-}
-
-void BM_raw_fcontext_round_trip(benchmark::State& state) {
-  auto& pool = weft::ctx::stack_pool::global();
-  weft::ctx::stack s = pool.allocate();
-  bcd::fcontext_t peer = bcd::make_fcontext(s.top(), s.size, &raw_peer);
-  for (auto _ : state) peer = bcd::jump_fcontext(peer, nullptr).fctx;
-  pool.release(s);
-}
-BENCHMARK(BM_raw_fcontext_round_trip)->UseRealTime();
+BENCHMARK(weft_bench::BM_raw_fcontext_round_trip)
+    ->Name("BM_raw_fcontext_round_trip")
+    ->UseRealTime();
 
 // One iteration: this fiber yields, the partner runs and yields back (two switches).
 void BM_weft_yield_round_trip(benchmark::State& state) {
