@@ -36,6 +36,33 @@ void BM_boost_context_fiber_round_trip(benchmark::State& state) {
 }
 BENCHMARK(BM_boost_context_fiber_round_trip);
 
+// weft's switch itself (ctx::context::switch_to: the transfer record, the arrival bookkeeping,
+// the after-hook check) with no coroutine API on top: what the scheduler pays per hand-over.
+struct ping_context : weft::ctx::context {
+  explicit ping_context(const weft::ctx::stack& s) : context(s.top(), s.limit, &entry) {}
+  [[noreturn]] static void entry(weft::ctx::transfer* first) {
+    auto* self = static_cast<ping_context*>(first->to);
+    weft::ctx::context* back = first->from;
+    for (;;) {
+      weft::ctx::transfer t{self, back, nullptr, nullptr};
+      back = weft::ctx::context::switch_to(t).from;
+    }
+  }
+};
+
+void BM_weft_context_round_trip(benchmark::State& state) {
+  auto& pool = weft::ctx::stack_pool::global();
+  const weft::ctx::stack s = pool.allocate();
+  weft::ctx::context native;
+  ping_context peer(s);
+  for (auto _ : state) {
+    weft::ctx::transfer t{&native, &peer, nullptr, nullptr};
+    weft::ctx::context::switch_to(t);
+  }
+  pool.release(s);  // the peer stays parked in its loop; its stack is simply reused
+}
+BENCHMARK(BM_weft_context_round_trip);
+
 void BM_weft_coroutine_round_trip(benchmark::State& state) {
   bool stop = false;
   weft::ctx::coroutine peer([&stop](weft::ctx::coroutine::self& self) {

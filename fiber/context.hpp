@@ -5,10 +5,12 @@
 // A context is the saved machine state of something that is not running: a fiber's stack, or an
 // OS thread's own stack while that thread runs a fiber. Switching is Boost.Context at the
 // fcontext level (jump_fcontext: save callee-saved registers and the stack pointer, load the
-// other's). We measured boost::context::fiber against it (bench/context_bench.cpp): the
-// fiber class adds an ontop call, exception plumbing and a moved-from check per switch, and the
-// raw fcontext round trip is the faster one, so weft switches at that level and keeps the
-// bookkeeping it needs itself.
+// other's). bench/context_bench.cpp measures it against boost::context::fiber: on this
+// machine both round trips cost the same as a bare jump_fcontext pair (11 ns), and weft's own
+// switch below costs 12 ns. weft stays at the fcontext level not for speed but for control: the
+// transfer record and its arrival hook (below) are the scheduler's seam, the sanitizer
+// annotations are ours to place (Boost's fiber only supports the sanitizers through ucontext),
+// and nothing is allocated or reference-counted per switch.
 //
 // Every switch carries a `transfer` record that lives on the switching side's stack. The side
 // that arrives stores the departed context's saved state (the `from` pointer) and then runs the

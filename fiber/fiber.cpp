@@ -15,12 +15,16 @@ namespace {
 
 std::atomic<fiber::id_type> next_fiber_id{1};
 
-// The context running on this thread when it is not inside a coroutine: the thread's own stack.
-thread_local context* tl_coroutine_current = nullptr;
+// The context running on this thread as far as coroutines know: the thread's own context until
+// a coroutine is resumed on it. Null until the first resume on this thread; a trivially
+// destructible initial-exec variable, so the hot path has no TLS init guard.
+[[gnu::tls_model("initial-exec")]] thread_local context* tl_running = nullptr;
 
-context& native_context() noexcept {
+[[gnu::noinline]] context* first_resume_on_this_thread() noexcept {
+  prepare_thread_for_fibers();
   thread_local context native;
-  return native;
+  tl_running = &native;
+  return &native;
 }
 
 }  // namespace
@@ -79,14 +83,13 @@ void* coroutine::resume(void* in) {
   if (frame_->running_)
     throw std::logic_error("weft: resume() of coroutine #" + std::to_string(frame_->id()) +
                            " from inside itself");
-  prepare_thread_for_fibers();
-  context* from = tl_coroutine_current != nullptr ? tl_coroutine_current : &native_context();
+  context* from = tl_running != nullptr ? tl_running : first_resume_on_this_thread();
   frame_->resumer_ = from;
   frame_->started_ = frame_->running_ = true;
-  tl_coroutine_current = frame_;
+  tl_running = frame_;
   transfer t{from, frame_, nullptr, in};
   const transfer back = context::switch_to(t);
-  tl_coroutine_current = from == &native_context() ? nullptr : from;
+  tl_running = from;
   frame_->running_ = false;
   frame_->check_stack_after_switch_out();
   if (frame_->finished_ && frame_->error_)
