@@ -35,7 +35,7 @@ fiber::fiber(placement p, std::string_view name, entry_fn entry) noexcept
       // relaxed: ids only need to be unique; nothing is published with them.
       id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)),
       name_len_(static_cast<std::uint8_t>(std::min(name.size(), name_capacity))) {
-  std::memcpy(name_, name.data(), name_len_);
+  if (name_len_ > 0) std::memcpy(name_, name.data(), name_len_);  // data() may be null
   name_[name_len_] = '\0';
 }
 
