@@ -67,12 +67,15 @@ class run_queue {
 
   // Owner or thief: the oldest task, or nullptr (empty, or lost a race: the caller may retry).
   task* pop_oldest() noexcept {
-    std::int64_t tp = top_.load(std::memory_order_seq_cst);          // seq_cst: ordered before the
-    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);  // bottom_ load
+    // seq_cst: the top_ load is ordered before the bottom_ load (the thief's half of the
+    // store->load agreement with pop_newest).
+    std::int64_t tp = top_.load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
     if (tp >= b) return nullptr;
     // Read before the CAS: once top_ moves past this slot the owner may reuse it. If the CAS
     // fails the value is discarded (the slot is atomic so the racy read is well-defined).
     task* t = slots_[index(tp)].load(std::memory_order_relaxed);
+    // seq_cst: in one total order with the owner's bottom-pop, which decides the last task.
     if (!top_.compare_exchange_strong(tp, tp + 1, std::memory_order_seq_cst,
                                       std::memory_order_relaxed))
       return nullptr;

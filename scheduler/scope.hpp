@@ -115,6 +115,7 @@ class scope_t {
     }
     std::exception_ptr first;
     for (auto& r : records_) {
+      // acquire: pairs with scoped_join_handle::join's exchange of `taken`.
       if (!r->taken.load(std::memory_order_acquire) && r->task->error && !first)
         first = std::exchange(r->task->error, nullptr);
       r->task->error = nullptr;  // taken or reported here: not "unjoined"

@@ -326,9 +326,8 @@ task* worker::find_runnable() {
       return t;
     }
     if (timers_.next_deadline() <= steady_now_ns() && fire_timers()) continue;
-    if (rt_.terminating.load(std::memory_order_acquire))
-      return nullptr;  // acquire: pairs
-                       // with shutdown()
+    // acquire: pairs with shutdown()'s store of `terminating`.
+    if (rt_.terminating.load(std::memory_order_acquire)) return nullptr;
     if (rt_.policy() == scheduling_policy::work_stealing && rt_.worker_count() > 1) {
       if (!spinning_) {
         const std::uint32_t busy =

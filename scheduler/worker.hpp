@@ -25,7 +25,9 @@ class owned_counter {
     // relaxed: statistics; only the owning worker writes, readers want a recent value.
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+  std::uint64_t get() const noexcept {
+    return v_.load(std::memory_order_relaxed);  // relaxed: a statistic, read by anyone
+  }
 
  private:
   std::atomic<std::uint64_t> v_{0};
