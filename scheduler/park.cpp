@@ -21,6 +21,7 @@ struct park_request {
   park_hook hook;
   std::int64_t deadline_ns;  // timer_heap::never: untimed
   bool cancellable;
+  worker* w;  // where the fiber parks; the hook runs on this worker's thread
 };
 
 // Runs on the successor's stack once the parking fiber is saved. After finish_park() succeeds
@@ -31,10 +32,10 @@ void after_park(ctx::transfer& tr) {
   const auto* req = static_cast<const park_request*>(tr.arg);
   const std::int64_t deadline = req->deadline_ns;
   const bool cancellable = req->cancellable;
-  worker* w = current_worker();
+  worker* w = req->w;
   t->park.begin_park();
   if (!req->hook()) {  // the primitive changed its mind: resume the fiber at once
-    t->rt->make_runnable(t, /*as_next=*/true);
+    t->rt->make_runnable_from(w, t, /*as_next=*/true);
     return;
   }
   // The timer is armed here, on this worker: only this worker fires it, and it is busy in this
@@ -45,14 +46,14 @@ void after_park(ctx::transfer& tr) {
   }
   if (!t->park.finish_park(cancellable)) {  // a notifier claimed it during the hook
     if (deadline != timer_heap::never) w->timers().cancel(t);
-    t->rt->make_runnable(t, /*as_next=*/true);
+    t->rt->make_runnable_from(w, t, /*as_next=*/true);
   }
 }
 
 sync::wake_reason park_fiber(task* self, park_hook hook, std::int64_t deadline_ns, bool cancellable,
                              worker::pick order = worker::pick::oldest) {
-  park_request req{hook, deadline_ns, cancellable};
   worker* w = current_worker();
+  park_request req{hook, deadline_ns, cancellable, w};
   w->count.parks.add();
   w->switch_away(self, &after_park, &req, order);
   // Resumed, possibly on another worker.
@@ -81,10 +82,13 @@ bool waker::notify() const noexcept {
   using claim = sync::park_state::claim;
   if (fiber_ != nullptr) {
     switch (fiber_->park.notify()) {
-      case claim::wake:
-        if (worker* w = current_worker()) w->count.unparks.add();
-        fiber_->rt->make_runnable(fiber_, /*as_next=*/true);
+      case claim::wake: {
+        worker* w = current_worker();
+        if (w != nullptr && &w->runtime() != fiber_->rt) w = nullptr;  // another runtime's
+        if (w != nullptr) w->count.unparks.add();
+        fiber_->rt->make_runnable_from(w, fiber_, /*as_next=*/true);
         return true;
+      }
       case claim::early:
         return true;
       case claim::lost:
@@ -112,7 +116,8 @@ sync::wake_reason park_until(std::chrono::steady_clock::time_point deadline, par
 void task_entry(ctx::transfer* first) {
   auto* t = static_cast<task*>(first->to);
   t->invoke();
-  t->rt->task_finished(t);
+  worker* here = current_worker();  // from here to the final switch this fiber cannot migrate
+  t->rt->task_finished(t, *here);
   // acq_rel: release publishes the result/error to the joiners; acquire reads their records.
   std::uintptr_t w = t->join_word.exchange(task::join_done, std::memory_order_acq_rel);
   const bool had_joiner = w > task::join_done;
@@ -122,7 +127,7 @@ void task_entry(ctx::transfer* first) {
     j->who.notify();
   }
   // A joined child hands over depth-first, like its joiner did (see park(for_join)).
-  current_worker()->exit_fiber(t, had_joiner ? worker::pick::newest : worker::pick::oldest);
+  here->exit_fiber(t, had_joiner ? worker::pick::newest : worker::pick::oldest);
 }
 
 void release_task(task* t) noexcept {

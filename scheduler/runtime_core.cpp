@@ -55,13 +55,16 @@ void runtime_core::submit_spawned(task* t, const spawn_options& opts) {
                   : workers_[round_robin_.fetch_add(1, std::memory_order_relaxed) % workers_.size()]
                         .get();
   }
-  register_task(t);
-  make_runnable(t, /*as_next=*/true);
+  register_task(t, cur);
+  make_runnable_from(cur, t, /*as_next=*/true);
 }
 
 void runtime_core::make_runnable(task* t, bool as_next) noexcept {
   worker* cur = current_worker();
-  if (cur != nullptr && &cur->runtime() != this) cur = nullptr;
+  make_runnable_from(cur != nullptr && &cur->runtime() == this ? cur : nullptr, t, as_next);
+}
+
+void runtime_core::make_runnable_from(worker* cur, task* t, bool as_next) noexcept {
   if (t->pinned) {
     worker* home = t->home;
     if (cur == home && cfg_.policy == scheduling_policy::pinned) {
@@ -131,11 +134,9 @@ worker* runtime_core::pop_idle_locked() noexcept {
   return w;
 }
 
-void runtime_core::register_task(task* t) noexcept {
-  worker* cur = current_worker();
-  const std::uint32_t shard = (cur != nullptr && &cur->runtime() == this)
-                                  ? cur->index()
-                                  : static_cast<std::uint32_t>(workers_.size());
+void runtime_core::register_task(task* t, worker* cur) noexcept {
+  const std::uint32_t shard =
+      cur != nullptr ? cur->index() : static_cast<std::uint32_t>(workers_.size());
   t->reg_shard = shard;
   {
     std::lock_guard lk(shards_[shard].mu);
@@ -156,9 +157,9 @@ void runtime_core::unregister_task(task* t) noexcept {
   if (t->reg_next != nullptr) t->reg_next->reg_prev = t->reg_prev;
 }
 
-void runtime_core::task_finished(task* t) noexcept {
+void runtime_core::task_finished(task* t, worker& w) noexcept {
   unregister_task(t);
-  current_worker()->count.finished.add();  // a fiber always ends on a worker of its runtime
+  w.count.finished.add();
 }
 
 bool runtime_core::registry_empty() {

@@ -41,14 +41,17 @@ class runtime_core {
   // Makes a woken or yielding task runnable. as_next: prefer the next slot of the current
   // worker (message-passing latency); otherwise the tail of its queue. Any thread may call it.
   void make_runnable(task* t, bool as_next) noexcept;
+  // As make_runnable, for a caller that already knows its worker: `cur` is the calling thread's
+  // worker if it belongs to this runtime, else nullptr.
+  void make_runnable_from(worker* cur, task* t, bool as_next) noexcept;
 
   // Go's wakep(): if nobody is searching for work and a worker sleeps, wake one to search.
   void wake_idle_worker_if_needed() noexcept;
   // Wakes `w` if it sleeps (its inbox got a pinned fiber).
   void wake_worker(worker& w) noexcept;
 
-  // Called by a finished fiber (on its own stack) before its final switch.
-  void task_finished(task* t) noexcept;
+  // Called by a finished fiber (on its own stack, on worker w) before its final switch.
+  void task_finished(task* t, worker& w) noexcept;
 
   // The stop/cancel/termination sequence run by ~runtime. See runtime.cpp.
   void shutdown();
@@ -67,7 +70,7 @@ class runtime_core {
     spin_lock mu;
     task* head = nullptr;
   };
-  void register_task(task* t) noexcept;
+  void register_task(task* t, worker* cur) noexcept;  // cur: as in make_runnable_from
   void unregister_task(task* t) noexcept;
   template <class F>
   void for_each_live(F&& f);

@@ -197,7 +197,7 @@ void worker::push_local(task* t, bool as_next) noexcept {
 
 void worker::requeue(task* t) noexcept {
   if (t->pinned || rt_.policy() != scheduling_policy::work_stealing) {
-    rt_.make_runnable(t, /*as_next=*/false);
+    rt_.make_runnable_from(this, t, /*as_next=*/false);
     return;
   }
   if (!local_.push(t)) overflow(t);
@@ -226,7 +226,7 @@ bool worker::fire_timers() noexcept {
   const std::size_t fired = timers_.fire_due(steady_now_ns(), [this](task* t) {
     if (t->park.claim_timeout()) {
       count.timers_fired.add();
-      rt_.make_runnable(t, /*as_next=*/false);
+      rt_.make_runnable_from(this, t, /*as_next=*/false);
     }
   });
   return fired > 0;
