@@ -2,6 +2,8 @@
 // The switch itself is inline in context.hpp.
 #include "context.hpp"
 
+#include <cxxabi.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -20,6 +22,12 @@ void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 namespace weft::ctx {
 
 namespace bc = boost::context::detail;
+
+static_assert(sizeof(eh_state) == 2 * sizeof(void*), "eh_state mirrors __cxa_eh_globals");
+
+[[gnu::noipa]] eh_state* thread_eh_state() noexcept {
+  return reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+}
 
 context::context() noexcept {
 #if WEFT_TSAN
@@ -56,6 +64,7 @@ void context::trampoline(bc::transfer_t t) noexcept {
 }
 
 void context::exit_to(transfer& t) noexcept {
+  swap_eh(*t.from, *t.to);  // the departing record is dropped: its handlers have all ended
 #if WEFT_ASAN || WEFT_TSAN
   before_switch(*t.from, *t.to, true);
 #endif

@@ -20,6 +20,13 @@
 // "unlock after the switch" (gopark's unlockf), and it is what makes "a fiber is resumed by at
 // most one worker, and only after its context was saved" hold without a PARKING state.
 //
+// Exception state is per context, not per thread. The C++ runtime keeps the stack of caught
+// exceptions (what std::current_exception() and `throw;` read) and the uncaught count in
+// thread-local storage. A fiber that blocks inside a catch handler and resumes on another
+// thread, or after another fiber threw on this one, would find the wrong exception there and
+// end the handler on someone else's record. So every switch saves the thread's record into the
+// departing context and installs the arriving one's (as folly's fibers do): two words each way.
+//
 // Rejected: ucontext (a system call per switch for the signal mask, ~60x slower); Boost's own
 // sanitizer support (it needs the ucontext back-end). Instead every switch is annotated here, by
 // hand, for ASan (start/finish_switch_fiber, so it tracks which stack is live) and TSan
@@ -33,6 +40,17 @@
 namespace weft::ctx {
 
 class context;
+
+// The C++ runtime's per-thread exception record (libstdc++/libsupc++ __cxa_eh_globals on
+// x86-64 and AArch64): the caught-exception stack and the uncaught count.
+struct eh_state {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+// The calling thread's record. Not inline and not const: the runtime's own accessor is declared
+// const, and a compiler may then reuse its result across a switch to another thread.
+eh_state* thread_eh_state() noexcept;
 
 // The record handed across one switch. Lives on the departing side's stack until the arriving
 // side has run `after`.
@@ -79,8 +97,15 @@ class context {
   static void before_switch(context& from, context& to, bool from_exits) noexcept;
   static void after_switch(transfer& t) noexcept;
 
+  static void swap_eh(context& from, context& to) noexcept {
+    eh_state* live = thread_eh_state();
+    from.eh_ = *live;
+    *live = to.eh_;
+  }
+
   boost::context::detail::fcontext_t fctx_ = nullptr;
   entry_fn entry_ = nullptr;
+  eh_state eh_;  // this context's exception record while it is not running
 #if WEFT_ASAN
   const void* asan_bottom_ = nullptr;  // lowest address of this context's stack
   std::size_t asan_size_ = 0;
@@ -107,6 +132,7 @@ inline transfer context::arrive(boost::context::detail::transfer_t t) noexcept {
 }
 
 inline transfer context::switch_to(transfer& t) noexcept {
+  swap_eh(*t.from, *t.to);
 #if WEFT_ASAN || WEFT_TSAN
   before_switch(*t.from, *t.to, false);
 #endif

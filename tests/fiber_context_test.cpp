@@ -99,6 +99,43 @@ TEST(Coroutine, DestroyingASuspendedCoroutineUnwindsItsStack) {
   EXPECT_EQ(destroyed, 1);
 }
 
+// The caught-exception record is per fiber: a coroutine suspended inside a catch handler still
+// sees its own exception after the resumer threw and caught others meanwhile.
+TEST(Coroutine, CaughtExceptionIsPerFiber) {
+  std::string seen_after_resume;
+  bool rethrow_reached_own = false;
+  coroutine c([&](coroutine::self& self) {
+    try {
+      throw std::runtime_error("mine");
+    } catch (const std::exception&) {
+      self.suspend();
+      try {
+        throw;  // rethrows the exception being handled: must still be "mine"
+      } catch (const std::runtime_error& again) {
+        rethrow_reached_own = true;
+        seen_after_resume = again.what();
+      }
+    }
+  });
+  c.resume();
+  bool resumer_kept_its_own = false;
+  try {
+    throw std::logic_error("theirs");
+  } catch (const std::logic_error&) {
+    c.resume();  // resumed while the resumer is itself inside a handler
+    try {
+      throw;
+    } catch (const std::logic_error&) {
+      resumer_kept_its_own = true;
+    }
+  }
+  EXPECT_TRUE(c.finished());
+  EXPECT_TRUE(rethrow_reached_own);
+  EXPECT_EQ(seen_after_resume, "mine");
+  EXPECT_TRUE(resumer_kept_its_own);
+  EXPECT_FALSE(std::current_exception()) << "the resumer handles no exception here";
+}
+
 TEST(Coroutine, NestedCoroutinesReturnToTheirResumer) {
   std::vector<int> order;
   coroutine outer([&](coroutine::self& self) {

@@ -203,6 +203,37 @@ TEST(WorkStealing, ForkJoinLiveFibersBoundedByDepth) {
   EXPECT_LT(fib_peak.load(), 120) << "fork-join went breadth-first";
 }
 
+// Fibers that park inside a catch handler, and may resume on another worker after other fibers
+// threw there, still handle their own exception (the runtime's per-thread exception record
+// travels with the fiber).
+TEST_P(Policy, CaughtExceptionSurvivesParkAndMigration) {
+  watchdog dog("exceptions across parks", 120s);
+  std::atomic<int> own{0};
+  rt_.block_on([&] {
+    std::vector<weft::fiber::join_handle<void>> hs;
+    for (int i = 0; i < 200; ++i)
+      hs.push_back(weft::fiber::spawn([&own, i] {
+        const std::string mine = "fiber " + std::to_string(i);
+        try {
+          throw std::runtime_error(mine);
+        } catch (const std::exception& e) {
+          weft::fiber::sleep_for(std::chrono::microseconds(50 + i % 7));
+          try {
+            throw std::logic_error("nested");
+          } catch (...) {
+          }
+          try {
+            throw;
+          } catch (const std::runtime_error& again) {
+            if (again.what() == mine && e.what() == mine) own.fetch_add(1);
+          }
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_EQ(own.load(), 200);
+}
+
 TEST(Pinned, PinnedFiberNeverMigrates) {
   runtime rt{{.workers = 2}};
   rt.block_on([] {
