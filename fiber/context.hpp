@@ -48,10 +48,6 @@ struct eh_state {
   unsigned int uncaught_exceptions = 0;
 };
 
-// The calling thread's record. Not inline and not const: the runtime's own accessor is declared
-// const, and a compiler may then reuse its result across a switch to another thread.
-eh_state* thread_eh_state() noexcept;
-
 // The record handed across one switch. Lives on the departing side's stack until the arriving
 // side has run `after`.
 struct transfer {
@@ -97,11 +93,9 @@ class context {
   static void before_switch(context& from, context& to, bool from_exits) noexcept;
   static void after_switch(transfer& t) noexcept;
 
-  static void swap_eh(context& from, context& to) noexcept {
-    eh_state* live = thread_eh_state();
-    from.eh_ = *live;
-    *live = to.eh_;
-  }
+  // Saves the running thread's exception record into `from` and installs `to`'s. Not inline: a
+  // compiler may reuse a thread-local's address across a switch to another thread.
+  static void swap_eh(context& from, context& to) noexcept;
 
   boost::context::detail::fcontext_t fctx_ = nullptr;
   entry_fn entry_ = nullptr;
