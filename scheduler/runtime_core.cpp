@@ -68,7 +68,7 @@ void runtime_core::make_runnable_from(worker* cur, task* t, bool as_next) noexce
   if (t->pinned) {
     worker* home = t->home;
     if (cur == home && cfg_.policy == scheduling_policy::pinned) {
-      cur->push_local(t, false);  // no stealing under this policy: the ring is private
+      cur->push_local(t, false);  // no stealing under this policy: the deque is private
       return;
     }
     home->inbox().push(t);

@@ -46,7 +46,7 @@
 //       (an RMW) *before* its final re-check of the global queue and its inbox; a producer
 //       pushes, then reads npidle with an RMW. The same argument: one sees the other.
 //
-// Tasks pushed to a running worker's own ring need no such care for liveness: their owner is
+// Tasks pushed to a running worker's own deque need no such care for liveness: their owner is
 // running and will pop them; the wake rule there only buys parallelism, so it is a cheap
 // best-effort check without a fence. A sleeping worker's futex word is changed only under
 // idle_mu, together with its removal from idle_workers, so a late wake-up can never be mistaken
