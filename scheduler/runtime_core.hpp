@@ -6,7 +6,6 @@
 #include <weft/model.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
