@@ -95,9 +95,7 @@ bool waker::notify() const noexcept {
         return false;
     }
   }
-  const claim c = thread_->state().notify();
-  if (c == claim::wake) thread_->wake();
-  return c != claim::lost;
+  return sync::thread_waker(*thread_).notify();
 }
 
 sync::wake_reason park(park_hook hook, bool cancellable, bool for_join) {

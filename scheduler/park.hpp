@@ -14,7 +14,7 @@
 #pragma once
 
 #include <weft/sync/park_state.hpp>
-#include <weft/sync/thread_parker.hpp>
+#include <weft/sync/std_parker.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -4,6 +4,7 @@
 
 #include <weft/fiber/stack.hpp>
 #include <weft/model.hpp>
+#include <weft/sync/spin_lock.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include "config.hpp"
-#include "spin_lock.hpp"
 #include "task_list.hpp"
 #include "worker.hpp"
 
@@ -66,7 +66,7 @@ class runtime_core {
 
  private:
   struct registry_shard {
-    spin_lock mu;
+    sync::spin_lock mu;
     task* head = nullptr;
   };
   void register_task(task* t, worker* cur) noexcept;  // cur: as in make_runnable_from

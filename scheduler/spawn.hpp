@@ -17,20 +17,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "cancelled.hpp"
 #include "runtime_core.hpp"
 #include "task.hpp"
 
 namespace weft::fiber {
-
-// Thrown out of a blocking call (sleep, and the sync/channel waits) of a fiber that the runtime
-// cancels during its shutdown, so the fiber's stack unwinds and its destructors run. A fiber
-// may catch it to clean up; it should then end rather than block again.
-class cancelled : public std::exception {
- public:
-  const char* what() const noexcept override {
-    return "weft::fiber::cancelled: the runtime is shutting down";
-  }
-};
 
 // The identity of a fiber — or of a plain thread, which gets an id of its own on its first
 // current_id() call (the high bit distinguishes the two spaces). 0 is "no fiber".

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <weft/fiber.hpp>
+#include <weft/sync/spin_lock.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -61,20 +62,6 @@ class watchdog {
   std::thread thread_;
 };
 
-// A spin lock: the wait list's lock is released in the park hook, which may run on another
-// fiber's stack; an atomic flag has no owner for the sanitizers to object to.
-class spin_lock {
- public:
-  void lock() noexcept {
-    // acquire: pairs with unlock's release.
-    while (flag_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
-  }
-  void unlock() noexcept { flag_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> flag_{false};
-};
-
 // One-slot mailbox on the parking seam: post() hands a token to wait(). At most one waiter.
 // A direct user of park/notify, so stress on it is stress on the seam itself.
 class mailbox {
@@ -119,7 +106,7 @@ class mailbox {
   }
 
  private:
-  spin_lock lock_;
+  weft::sync::spin_lock lock_;  // ownerless: the park hook releases it
   std::optional<weft::sched::waker> waiter_;
   int tokens_ = 0;
 };

@@ -15,6 +15,7 @@
 
 #include <weft/model.hpp>
 #include <weft/scheduler/config.hpp>
+#include <weft/scheduler/fiber_parker.hpp>
 #include <weft/scheduler/park.hpp>
 #include <weft/scheduler/runtime.hpp>
 #include <weft/scheduler/scope.hpp>
