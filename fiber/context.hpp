@@ -119,9 +119,17 @@ inline transfer context::arrive(boost::context::detail::transfer_t t) noexcept {
   after_switch(*tr);
 #endif
   // The record lives on the departed stack, which `after` may recycle (a finished fiber's
-  // stack goes back to the pool there): copy it first, and never read *tr again.
-  transfer copy = *tr;
-  if (copy.after != nullptr) copy.after(copy);
+  // stack goes back to the pool there): copy it first, and never read *tr again. Field by field,
+  // through the empty asm: the departing side wrote the record as four 8-byte stores a moment
+  // ago, and a vectorised 16-byte copy could not be forwarded from them (a store-forwarding
+  // stall on every switch).
+  context* const from = tr->from;
+  asm("" ::: "memory");
+  context* const to = tr->to;
+  void (*const after)(transfer&) = tr->after;
+  asm("" ::: "memory");
+  transfer copy{from, to, after, tr->arg};
+  if (after != nullptr) after(copy);
   return copy;
 }
 

@@ -87,12 +87,12 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
 }
 
 // Hooks run on the successor's stack once the departing fiber is saved.
-// A yielding fiber was runnable all along: it goes back to this worker's queue tail, and the
-// wake rule is skipped (nothing new became runnable).
+// A yielding fiber was runnable all along: it goes to the tail of this worker's yield queue, and
+// the wake rule is skipped (nothing new became runnable).
 void after_yield(ctx::transfer& tr) {
   auto* t = static_cast<task*>(tr.from);
   t->check_stack_after_switch_out();
-  static_cast<worker*>(tr.arg)->requeue(t);
+  static_cast<worker*>(tr.arg)->requeue_yielded(t);
 }
 
 void after_exit(ctx::transfer& tr) {
@@ -113,7 +113,7 @@ void after_exit(ctx::transfer& tr) {
 }
 
 worker::worker(runtime_core& rt, std::uint32_t index)
-    : rt_(rt), index_(index), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
+    : rt_(rt), index_(index), policy_(rt.policy()), rng_(0x9E3779B97F4A7C15ull * (index + 1)) {}
 
 void worker::start() {
   thread_ = std::thread([this] { run_thread(); });
@@ -195,19 +195,55 @@ void worker::push_local(task* t, bool as_next) noexcept {
   if (!local_.push(t)) overflow(t);
 }
 
-void worker::requeue(task* t) noexcept {
-  if (t->pinned || rt_.policy() != scheduling_policy::work_stealing) {
+void worker::requeue_yielded(task* t) noexcept {
+  if (policy_ == scheduling_policy::global_fifo) [[unlikely]] {  // one shared queue: yielders too
     rt_.make_runnable_from(this, t, /*as_next=*/false);
     return;
   }
-  if (!local_.push(t)) overflow(t);
+  t->link = nullptr;
+  if (yielded_tail_ != nullptr)
+    yielded_tail_->link = t;
+  else
+    yielded_head_ = t;
+  yielded_tail_ = t;
+}
+
+task* worker::pop_yielded() noexcept {
+  task* t = yielded_head_;
+  if (t != nullptr && (yielded_head_ = t->link) == nullptr) yielded_tail_ = nullptr;
+  return t;
+}
+
+void worker::publish_yielded() noexcept {
+  task* keep_head = nullptr;
+  task* keep_tail = nullptr;
+  bool published = false;
+  while (task* t = pop_yielded()) {
+    if (t->pinned && policy_ == scheduling_policy::work_stealing) {
+      // A pinned fiber must not reach a stealable queue: it stays private.
+      t->link = nullptr;
+      (keep_tail != nullptr ? keep_tail->link : keep_head) = t;
+      keep_tail = t;
+      continue;
+    }
+    push_local(t, /*as_next=*/false);
+    published = true;
+  }
+  yielded_head_ = keep_head;
+  yielded_tail_ = keep_tail;
+  // Now visible to thieves; a sleeping worker may take a share (best effort, as in
+  // make_runnable_from for the local queue).
+  if (published) rt_.wake_idle_worker_if_needed();
 }
 
 void worker::overflow(task* t) noexcept {
   task* batch[run_queue::capacity / 2 + 1];
   std::int64_t n = local_.pop_half(batch);
   batch[n++] = t;
-  rt_.global().push_batch(batch, static_cast<std::size_t>(n));
+  // Under the pinned policy every task belongs to this worker: its inbox, not the global queue
+  // (from which any worker pops).
+  task_list& to = policy_ == scheduling_policy::pinned ? inbox_ : rt_.global();
+  to.push_batch(batch, static_cast<std::size_t>(n));
 }
 
 task* worker::take_global_batch() noexcept {
@@ -233,30 +269,51 @@ bool worker::fire_timers() noexcept {
 }
 
 task* worker::find_local(pick order) noexcept {
+  // The checks below are one plain load each (atomics read as hints, relaxed or acquire); the
+  // sources behind them are taken out of line, so a yield or a hand-over that finds its
+  // successor in the common place costs a few dozen instructions and no locked operation.
   task* t = nullptr;
-  if (--fairness_countdown_ == 0) {
-    fairness_countdown_ = fairness_tick;
-    if (timers_.next_deadline() != timer_heap::never) fire_timers();
-    if ((t = rt_.global().pop()) != nullptr) return t;
+  if (--fairness_countdown_ == 0) [[unlikely]] {
+    if ((t = fairness_pick()) != nullptr) return t;
   }
-  if (!inbox_.empty() && (t = inbox_.pop()) != nullptr) return t;
-  switch (rt_.policy()) {
-    case scheduling_policy::work_stealing:
-      // The streak limit keeps a message ping-pong through the slot from starving the deque;
-      // a depth-first hand-over (newest) wants the slot's task: it is the newest.
-      if ((next_streak_ < next_slot_streak_limit || order == pick::newest) &&
-          (t = take_next_slot()) != nullptr) {
-        ++next_streak_;
-        return t;
-      }
-      next_streak_ = 0;
-      if ((t = pop_local(order)) != nullptr) return t;
-      if ((t = take_next_slot()) != nullptr) return t;
-      return take_global_batch();
+  if (!inbox_.empty()) [[unlikely]] {
+    if ((t = inbox_.pop()) != nullptr) return t;
+  }
+  if (policy_ != scheduling_policy::work_stealing) [[unlikely]]
+    return find_local_unstealable(order);
+  // The streak limit keeps a message ping-pong through the slot from starving the deque; a
+  // depth-first hand-over (newest) wants the slot's task: it is the newest.
+  if ((next_streak_ < next_slot_streak_limit || order == pick::newest) &&
+      (t = take_next_slot()) != nullptr) {
+    ++next_streak_;
+    return t;
+  }
+  next_streak_ = 0;
+  if (!local_.empty() && (t = pop_local(order)) != nullptr) return t;
+  if ((t = take_next_slot()) != nullptr) return t;
+  if (!rt_.global().empty()) [[unlikely]] {
+    if ((t = take_global_batch()) != nullptr) return t;
+  }
+  return pop_yielded();
+}
+
+task* worker::fairness_pick() noexcept {
+  fairness_countdown_ = fairness_tick;
+  if (timers_.next_deadline() != timer_heap::never) fire_timers();
+  if (yielded_head_ != nullptr) publish_yielded();
+  return rt_.global().pop();
+}
+
+task* worker::find_local_unstealable(pick order) noexcept {
+  task* t = nullptr;
+  switch (policy_) {
     case scheduling_policy::pinned:
-      return pop_local(order);
+      if ((t = pop_local(order)) != nullptr) return t;
+      return pop_yielded();
     case scheduling_policy::global_fifo:
       return rt_.global().pop();
+    case scheduling_policy::work_stealing:
+      break;
   }
   return nullptr;
 }

@@ -48,8 +48,9 @@ class worker {
   // join runs depth-first), oldest otherwise (first come, first served).
   enum class pick : std::uint8_t { oldest, newest };
 
-  // The next task to run without blocking or stealing: next slot, local deque, inbox, global
-  // queue (first, every 61st tick, for fairness), due timers. nullptr if none.
+  // The next task to run without blocking or stealing: inbox, next slot, local deque, global
+  // queue, then the yield queue; every 61st tick due timers and the global queue come first and
+  // the yield queue is published to the deque (fairness). nullptr if none.
   task* find_local(pick order = pick::oldest) noexcept;
 
   // Owner: queue t here; as_next puts it in the next slot (newest first) and moves the slot's
@@ -62,8 +63,8 @@ class worker {
   void switch_away(task* self, void (*after)(ctx::transfer&), void* arg,
                    pick order = pick::oldest) noexcept;
 
-  // Yield: switches to the next local task, re-queueing `self` at the tail; returns at once if
-  // nothing else is runnable here.
+  // Yield: switches to the next local task, re-queueing `self` at the tail of the yield queue;
+  // returns at once if nothing else is runnable here.
   void yield_fiber(task* self) noexcept;
 
   // As switch_away, for a finished fiber: never returns; `self` is released by the hook.
@@ -103,10 +104,16 @@ class worker {
   void overflow(task* t) noexcept;
 
  public:
-  // Owner: re-queues a yielding task at the tail (no wake-up: it was runnable all along).
-  void requeue(task* t) noexcept;
+  // Owner: queues a task that yielded at the tail of the yield queue (no wake-up: it was runnable
+  // all along).
+  void requeue_yielded(task* t) noexcept;
 
  private:
+  task* pop_yielded() noexcept;
+  [[gnu::cold]] task* fairness_pick() noexcept;  // the 61st tick: timers, yielders, global
+  [[gnu::cold]] task* find_local_unstealable(pick order) noexcept;  // pinned, global_fifo
+  // Moves the yield queue's unpinned tasks to the deque, where thieves see them.
+  void publish_yielded() noexcept;
   void start_spinning() noexcept;
   void stop_spinning() noexcept;
   bool idle_sleep();
@@ -114,6 +121,7 @@ class worker {
 
   runtime_core& rt_;
   const std::uint32_t index_;
+  const scheduling_policy policy_;
   std::thread thread_;
   ctx::context* sched_ctx_ = nullptr;  // this thread's own stack while a fiber runs
   task* current_ = nullptr;
@@ -122,6 +130,12 @@ class worker {
   alignas(64) std::atomic<task*> next_slot_{nullptr};
   task_list inbox_;
   timer_heap timers_;
+  // Yielded fibers, linked through task::link: private to this worker, so a yield costs no
+  // atomic operation. The last local source (a yielder lets everything else run first);
+  // published to the deque every fairness tick, so thieves get a share and nothing waits
+  // behind a busy deque for longer than one tick.
+  task* yielded_head_ = nullptr;
+  task* yielded_tail_ = nullptr;
 
   std::uint32_t fairness_countdown_ = 61;  // global queue and timers first when it hits 0
   std::uint32_t next_streak_ = 0;          // consecutive picks from the next slot

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -173,6 +175,80 @@ TEST(WorkStealing, ImbalancedLoadIsStolen) {
   EXPECT_GT(on_worker[1].load(), 0);
   EXPECT_GT(s.workers[0].switches, 0u);
   EXPECT_GT(s.workers[1].switches, 0u);
+}
+
+// A yield lets every other runnable fiber of the worker run first, and yielders take turns.
+class OneWorker : public ::testing::TestWithParam<scheduling_policy> {
+ protected:
+  runtime rt_{{.workers = 1, .policy = GetParam()}};
+};
+INSTANTIATE_TEST_SUITE_P(AllPolicies, OneWorker, ::testing::ValuesIn(weft_test::all_policies),
+                         [](const auto& info) { return std::string(weft::to_string(info.param)); });
+
+TEST_P(OneWorker, YieldRunsEveryOtherRunnableFiberFirst) {
+  std::string order;
+  rt_.block_on([&] {
+    order += 'y';
+    auto a = weft::fiber::spawn([&] { order += 'a'; });
+    auto b = weft::fiber::spawn([&] { order += 'b'; });
+    weft::fiber::yield();
+    order += 'Y';
+    a.join();
+    b.join();
+  });
+  // Which of a and b goes first is placement policy (the newest spawn sits in the next slot);
+  // that both run before the yielder resumes is the contract.
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order.front(), 'y');
+  EXPECT_EQ(order.back(), 'Y');
+  EXPECT_TRUE(order.substr(1, 2) == "ab" || order.substr(1, 2) == "ba") << order;
+}
+
+TEST_P(OneWorker, YieldersTakeTurns) {
+  std::string order;
+  rt_.block_on([&] {
+    auto yielder = [&order](char c) {
+      for (int i = 0; i < 200; ++i) {  // several fairness ticks' worth
+        order += c;
+        weft::fiber::yield();
+      }
+    };
+    auto a = weft::fiber::spawn(yielder, 'a');
+    auto b = weft::fiber::spawn(yielder, 'b');
+    auto c = weft::fiber::spawn(yielder, 'c');
+    a.join();
+    b.join();
+    c.join();
+  });
+  // Round robin: the first turn's order (placement policy) repeats for every turn after it.
+  ASSERT_EQ(order.size(), 600u);
+  std::string first = order.substr(0, 3);
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(first, "abc");
+  for (std::size_t i = 3; i < order.size(); ++i)
+    ASSERT_EQ(order[i], order[i % 3]) << "turn " << i / 3 << " broke the rotation: " << order;
+}
+
+// Yielded fibers wait in a queue private to their worker; every fairness tick publishes them
+// where thieves look, so an idle worker still takes a share of a yield-heavy load.
+TEST(WorkStealing, YieldingFibersSpreadToAnIdleWorker) {
+  watchdog dog("yielders spread", 120s);
+  runtime rt{{.workers = 2}};
+  std::atomic<bool> seen[2] = {false, false};
+  rt.block_on([&] {
+    std::vector<weft::fiber::join_handle<void>> hs;
+    for (int i = 0; i < 8; ++i)
+      hs.push_back(weft::fiber::spawn([&] {
+        const auto until = std::chrono::steady_clock::now() + 20s;
+        while (!(seen[0].load() && seen[1].load()) && std::chrono::steady_clock::now() < until) {
+          seen[weft::sched::current_worker()->index()].store(true);
+          weft::fiber::yield();
+        }
+      }));
+    for (auto& h : hs) h.join();
+  });
+  EXPECT_TRUE(seen[0].load());
+  EXPECT_TRUE(seen[1].load());
 }
 
 // Depth-first fork-join: fibers that exist at once (spawned, not yet finished; each holds a
