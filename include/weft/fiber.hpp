@@ -20,12 +20,18 @@
 #include <weft/scheduler/runtime.hpp>
 #include <weft/scheduler/scope.hpp>
 #include <weft/scheduler/spawn.hpp>
+#include <weft/sync/primitives.hpp>
 
 namespace weft::fiber {
 
+// Blocking primitives (sync/; contracts there), hybrid: a fiber parks (its worker runs others), a
+// plain thread blocks; fibers and threads may share one primitive.
+using mutex = sync::basic_mutex<sched::fiber_parker>;
+
 // The M:N model as one type; every static member forwards to weft::fiber's namespace function
 // of the same name (see those for contracts).
-struct model {
+// The blocking primitives are members inherited from sync::primitives (the namespace names).
+struct model : sync::primitives<sched::fiber_parker> {
   static constexpr const char* name = "fiber";
 
   template <class R>

@@ -17,6 +17,8 @@
 #include <utility>
 
 #include <weft/model.hpp>
+#include <weft/sync/primitives.hpp>
+#include <weft/sync/std_parker.hpp>
 #include <weft/thread/join_handle.hpp>
 #include <weft/thread/scope.hpp>
 #include <weft/thread/scoped_join_handle.hpp>
@@ -27,9 +29,15 @@
 
 namespace weft::os {
 
+// Blocking primitives (sync/; contracts there), on the std-only parker: a waiting task blocks
+// its thread.
+using mutex = sync::basic_mutex<sync::std_parker>;
+
 // The 1:1 model as one type. Every static member forwards to the namespace function of the same
 // name; see those for contracts.
-struct model {
+// The blocking primitives (mutex, condition_variable ...) are members inherited from
+// sync::primitives: the same types as the namespace names above.
+struct model : sync::primitives<sync::std_parker> {
   static constexpr const char* name = "os";
 
   template <class R>
