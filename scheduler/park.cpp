@@ -124,8 +124,9 @@ void task_entry(ctx::transfer* first) {
     w = j->next;  // read before notify(): the joiner may leave (and its record die) right after
     j->who.notify();
   }
-  // A joined child hands over depth-first, like its joiner did (see park(for_join)).
-  here->exit_fiber(t, had_joiner ? worker::pick::newest : worker::pick::oldest);
+  // A joined child hands over depth-first, like its joiner did (see park(for_join)), and so does
+  // a child started child-first: its spawner is the newest local task.
+  here->exit_fiber(t, had_joiner || t->spawner_waits ? worker::pick::newest : worker::pick::oldest);
 }
 
 void release_task(task* t) noexcept {

@@ -56,6 +56,15 @@ void runtime_core::submit_spawned(task* t, const spawn_options& opts) {
                         .get();
   }
   register_task(t, cur);
+  if (cur != nullptr && cfg_.policy == scheduling_policy::work_stealing) {
+    task* self = cur->current();
+    // Child-first (worker.cpp, "Placement"). A pinned spawner keeps the help-first path: its
+    // continuation must not wait where thieves look.
+    if (self != nullptr && !self->pinned) {
+      cur->run_child_first(self, t);  // returns once `self` is resumed, maybe elsewhere
+      return;
+    }
+  }
   make_runnable_from(cur, t, /*as_next=*/true);
 }
 

@@ -44,6 +44,9 @@ struct task : ctx::fiber {
   runtime_core* const rt;
   worker* home = nullptr;  // pinned fibers: the only worker that runs them
   const bool pinned;
+  // Started child-first: its spawner waits at the newest end of this worker's queues, so the
+  // fiber's exit hands over newest-first (worker::run_child_first).
+  bool spawner_waits = false;
 
   // --- the parking seam ---
   sync::park_state park;
@@ -91,7 +94,8 @@ struct task_of final : task_result<R> {
 
   template <class F, class... A>
   task_of(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned, F&& f, A&&... a)
-      : task_result<R>(p, name, rt, pinned), call_(std::forward<F>(f), std::forward<A>(a)...) {
+      : task_result<R>(p, name, rt, pinned),
+        call_(std::in_place, std::forward<F>(f), std::forward<A>(a)...) {
     if constexpr (takes_token) this->stop = std::stop_source{};
   }
 
@@ -105,6 +109,11 @@ struct task_of final : task_result<R> {
     } catch (...) {
       this->error = std::current_exception();
     }
+    // The callable and its arguments die here, on the fiber, before it ends — as weft::os
+    // destroys them on the task's thread: join() waits for their destructors, and whatever they
+    // own (a channel's sender, a lock guard, a shared_ptr) is released when the fiber ends, not
+    // when someone joins it. A destructor that throws terminates, as it would on a thread.
+    call_.reset();
   }
 
  private:
@@ -116,10 +125,10 @@ struct task_of final : task_result<R> {
           else
             return std::invoke(fn, std::move(args)...);
         },
-        call_);
+        *call_);
   }
 
-  std::tuple<Fn, Args...> call_;
+  std::optional<std::tuple<Fn, Args...>> call_;
 };
 
 }  // namespace weft::sched

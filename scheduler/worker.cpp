@@ -12,24 +12,44 @@
 // Rejected: always bouncing through the scheduler context (Go's mcall to g0): simpler to read,
 // but it doubles the switches on the hottest path (yield, message ping-pong).
 //
-// Placement (work_stealing). A spawned or woken fiber goes to the current worker's next slot;
-// the slot's previous occupant moves to the local deque (run_queue.hpp). What runs next
-// depends on why the current fiber stops. A fiber that parks to *join*, and a child that ends
-// while someone joins it, hand over newest-first: the next slot, then the deque's newest task.
-// Fork-join therefore runs depth-first and live fibers stay bounded by the recursion depth
-// (fib(27) keeps 48 fibers alive on one worker; FIFO kept 16k, and Boost.Fiber's FIFO keeps
+// Placement (work_stealing). Spawn is child-first (Cilk's work-first): a fiber that spawns
+// switches straight to its child and waits in the next slot itself, so the child's exit (or
+// first park) resumes it. A woken fiber goes to the waker's next slot. Either way the slot's
+// previous occupant moves to the local deque (run_queue.hpp). What runs next depends on why the
+// current fiber stops. A fiber that parks to *join*, a child that ends while someone joins it,
+// and a child started child-first hand over newest-first: the next slot, then the deque's
+// newest task. Fork-join therefore runs depth-first and live fibers stay bounded by the
+// recursion depth (fib(27): a few dozen; a FIFO deque kept 16k, and Boost.Fiber's FIFO keeps
 // 144k). Every other switch — yield, an ordinary park, an ordinary exit — takes the oldest
 // task: first come, first served, as Go and Tokio do for servers and message passing. There the
 // next slot cannot starve the deque: after 8 consecutive picks from the slot the deque's oldest
-// goes first. Every 61st pick looks at the global queue first (Go's fairness tick) and fires due
-// timers, so a busy worker still serves both.
+// goes first. Every 61st pick looks at the global queue first (Go's fairness tick), fires due
+// timers and publishes the yield queue, so a busy worker still serves all three.
+//
+// Why child-first. Help-first (the child waits in the next slot, the spawner runs on: Go's `go`,
+// and weft's first design) costs a park and a wake on every join of a child that has not run
+// yet: the joiner publishes a waiter and parks, the child's end claims and re-queues it — ten
+// locked instructions per spawn+join. Child-first runs the child on the spawner's worker while
+// its fresh stack is hot, and a join that finds the child done does not park at all; what
+// thieves take is the spawner's continuation, the oldest and largest piece of work. Spawning in
+// a loop then costs one stack at a time instead of one per pending child. The spawner learns
+// nothing new: cooperative scheduling never promised it would run before its child, and its
+// continuation may be stolen — so spawn, like any blocking call, is a point where a fiber may
+// migrate (never hold a thread_local's address across it). A pinned spawner, and the other
+// policies, keep help-first: their continuation must not wait where thieves look.
+//
+// Yield queue. A yielding fiber goes to a FIFO private to its worker (no atomic operation), the
+// last local source: everything else runnable here runs first. The fairness tick moves it to
+// the deque, where thieves see it.
 //
 // Stealing. An idle worker that may spin (at most about half the non-sleeping workers spin)
 // probes victims in random order and takes about half of a victim's deque, oldest first (the
-// largest subtrees, in fork-join). The victims' next slots are taken only on the last pass,
-// after a short back-off: the slot holds what its owner is about to run, and taking it early
-// just bounces a hot fiber between caches (Tokio's unstealable LIFO slot went the other way and
-// stalled all workers but one, tokio#4941).
+// largest subtrees, in fork-join). It keeps searching for up to 50 us before it sleeps, so a
+// burst of spawns or wake-ups costs one futex wake-up per spin period rather than one per task.
+// The victims' next slots are taken only after 5 us of searching: the slot holds what its owner
+// runs next, and taking it early just bounces a hot fiber between caches (Go waits ~3 us before
+// it steals runnext; Tokio's unstealable LIFO slot went the other way and stalled all workers
+// but one, tokio#4941).
 //
 // Idle protocol — where lost wake-ups live (brpc lost them twice: #2916, #3539). Two counters,
 // `nspinning` (workers searching) and `npidle` (workers asleep), and the rule: whoever makes
@@ -65,6 +85,7 @@
 #include <string>
 
 #include <weft/fiber/overflow.hpp>
+#include <weft/sync/cpu_relax.hpp>
 
 #include "futex.hpp"
 #include "runtime_core.hpp"
@@ -77,7 +98,14 @@ namespace {
 
 constexpr std::uint32_t fairness_tick = 61;
 constexpr std::uint32_t next_slot_streak_limit = 8;
-constexpr int steal_rounds = 4;
+// A spinning worker searches for this long before it sleeps: a burst of spawns or wake-ups then
+// costs one futex wake-up per spin period, not one per task (a wake-up with a sleeper costs the
+// waker a system call and the sleeper a reschedule, several microseconds here).
+constexpr std::int64_t spin_period_ns = 50'000;
+// Victims' next slots are taken only after this long: the slot holds what its owner runs next
+// (a child-first spawner, a woken fiber), and taking it early migrates a hot fiber for nothing
+// (Go waits ~3 us before stealing runnext).
+constexpr std::int64_t next_slot_patience_ns = 5'000;
 
 std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 13;
@@ -93,6 +121,16 @@ void after_yield(ctx::transfer& tr) {
   auto* t = static_cast<task*>(tr.from);
   t->check_stack_after_switch_out();
   static_cast<worker*>(tr.arg)->requeue_yielded(t);
+}
+
+// A spawner that ran its child first waits in the next slot: stealable, and what the child's exit
+// takes. Others may now run it, so the wake rule applies as for any newly runnable task.
+void after_spawn(ctx::transfer& tr) {
+  auto* t = static_cast<task*>(tr.from);
+  t->check_stack_after_switch_out();
+  auto* w = static_cast<worker*>(tr.arg);
+  w->push_local(t, /*as_next=*/true);
+  w->runtime().wake_idle_worker_if_needed();
 }
 
 void after_exit(ctx::transfer& tr) {
@@ -170,6 +208,14 @@ void worker::yield_fiber(task* self) noexcept {
   count.switches.add();
   current_ = next;
   ctx::transfer tr{self, next, &after_yield, this};
+  ctx::context::switch_to(tr);
+}
+
+void worker::run_child_first(task* self, task* child) noexcept {
+  child->spawner_waits = true;
+  count.switches.add();
+  current_ = child;
+  ctx::transfer tr{self, child, &after_spawn, this};
   ctx::context::switch_to(tr);
 }
 
@@ -393,19 +439,30 @@ task* worker::find_runnable() {
         if (2 * rt_.nspinning.load(std::memory_order_relaxed) < busy) start_spinning();
       }
       if (spinning_) {
-        task* t = nullptr;
-        for (int round = 0; round < steal_rounds && t == nullptr; ++round) {
-          const bool last = round == steal_rounds - 1;
-          if (last) std::this_thread::yield();  // the back-off before taking next slots
-          t = steal_from_others(last);
-        }
-        if (t != nullptr) {
+        if (task* t = spin_for_work()) {
           stop_spinning();
           return t;
         }
       }
     }
     if (!idle_sleep()) continue;
+  }
+}
+
+task* worker::spin_for_work() noexcept {
+  const std::int64_t start = steady_now_ns();  // clock reads only here, on the idle path
+  for (unsigned round = 0;; ++round) {
+    const std::int64_t waited = steady_now_ns() - start;
+    if (task* t = steal_from_others(waited >= next_slot_patience_ns)) return t;
+    // Work that is not stolen: the caller's find_local takes it.
+    if (!rt_.global().empty() || !inbox_.empty() || timers_.next_deadline() <= start + waited)
+      return nullptr;
+    if (waited >= spin_period_ns) return nullptr;
+    if (round % 16 == 15) {
+      std::this_thread::yield();  // a preempted owner may need this CPU
+    } else {
+      for (int i = 0; i < 32; ++i) sync::cpu_relax();
+    }
   }
 }
 

@@ -67,6 +67,11 @@ class worker {
   // returns at once if nothing else is runnable here.
   void yield_fiber(task* self) noexcept;
 
+  // Spawn, child-first: switches from the running fiber `self` straight to the new fiber
+  // `child`; `self` waits in the next slot (stealable, and the newest local task, so the child's
+  // exit resumes it). Returns when `self` is resumed — possibly on another worker.
+  void run_child_first(task* self, task* child) noexcept;
+
   // As switch_away, for a finished fiber: never returns; `self` is released by the hook.
   [[noreturn]] void exit_fiber(task* self, pick order) noexcept;
 
@@ -95,6 +100,8 @@ class worker {
   void run_thread();
   task* find_runnable();  // blocking; nullptr when the runtime terminates
   task* steal_from_others(bool take_next_slots) noexcept;
+  // A spinner's search (bounded by spin_period_ns); nullptr if it should look locally or sleep.
+  task* spin_for_work() noexcept;
   task* take_global_batch() noexcept;
   task* take_next_slot() noexcept;  // owner
   task* pop_local(pick order) noexcept;

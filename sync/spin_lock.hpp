@@ -8,6 +8,8 @@
 #include <atomic>
 #include <thread>
 
+#include "cpu_relax.hpp"
+
 namespace weft::sync {
 
 class spin_lock {
@@ -20,9 +22,7 @@ class spin_lock {
       // holder has probably been preempted: give it the CPU instead of burning our slice.
       while (locked_.load(std::memory_order_relaxed)) {
         if (++spins > 64) std::this_thread::yield();
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        cpu_relax();
       }
     }
   }

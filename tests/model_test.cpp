@@ -70,6 +70,28 @@ TYPED_TEST(Model, DetachedTaskStillRuns) {
   EXPECT_TRUE(ran.load());
 }
 
+// What a task owns through its callable and arguments is released when the task ends, not when
+// it is joined (a sender moved into a producer closes its channel as the producer ends).
+TYPED_TEST(Model, CallableAndArgumentsDieWhenTheTaskEnds) {
+  using M = TypeParam;
+  std::atomic<int> destroyed{0};
+  struct probe {
+    std::atomic<int>* count;
+    explicit probe(std::atomic<int>* c) : count(c) {}
+    probe(probe&& o) noexcept : count(std::exchange(o.count, nullptr)) {}
+    ~probe() {
+      if (count != nullptr) count->fetch_add(1);
+    }
+  };
+  auto h = M::spawn([p = probe(&destroyed)](probe arg) { return arg.count != nullptr; },
+                    probe(&destroyed));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (destroyed.load() < 2 && std::chrono::steady_clock::now() < until) M::yield();
+  EXPECT_EQ(destroyed.load(), 2) << "the finished task still holds its callable or argument";
+  EXPECT_TRUE(h.join());
+  EXPECT_EQ(destroyed.load(), 2);
+}
+
 TYPED_TEST(Model, NamesIdsAndStopTokens) {
   using M = TypeParam;
   auto h = M::spawn(weft::spawn_options{.name = "worker-7"},
