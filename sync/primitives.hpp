@@ -3,6 +3,7 @@
 // primitives<sched::fiber_parker>), so generic code writes `typename M::mutex`.
 #pragma once
 
+#include "condition_variable.hpp"
 #include "mutex.hpp"
 #include "parker.hpp"
 
@@ -11,6 +12,7 @@ namespace weft::sync {
 template <parker P>
 struct primitives {
   using mutex = basic_mutex<P>;
+  using condition_variable = basic_condition_variable<P>;
 };
 
 }  // namespace weft::sync

@@ -27,6 +27,7 @@ namespace weft::fiber {
 // Blocking primitives (sync/; contracts there), hybrid: a fiber parks (its worker runs others), a
 // plain thread blocks; fibers and threads may share one primitive.
 using mutex = sync::basic_mutex<sched::fiber_parker>;
+using condition_variable = sync::basic_condition_variable<sched::fiber_parker>;
 
 // The M:N model as one type; every static member forwards to weft::fiber's namespace function
 // of the same name (see those for contracts).

@@ -32,6 +32,7 @@ namespace weft::os {
 // Blocking primitives (sync/; contracts there), on the std-only parker: a waiting task blocks
 // its thread.
 using mutex = sync::basic_mutex<sync::std_parker>;
+using condition_variable = sync::basic_condition_variable<sync::std_parker>;
 
 // The 1:1 model as one type. Every static member forwards to the namespace function of the same
 // name; see those for contracts.
