@@ -15,6 +15,21 @@ namespace {
 
 std::atomic<fiber::id_type> next_fiber_id{1};
 
+// Ids are handed out in per-thread blocks: one shared RMW per 1024 fibers instead of a locked
+// increment of one contended cache line on every spawn. Ids stay unique, not dense or ordered.
+constexpr fiber::id_type id_block = 1024;
+[[gnu::tls_model("initial-exec")]] thread_local fiber::id_type tl_next_id = 0;
+[[gnu::tls_model("initial-exec")]] thread_local fiber::id_type tl_id_end = 0;
+
+fiber::id_type new_fiber_id() noexcept {
+  if (tl_next_id == tl_id_end) [[unlikely]] {
+    // relaxed: ids only need to be unique; nothing is published with them.
+    tl_next_id = next_fiber_id.fetch_add(id_block, std::memory_order_relaxed);
+    tl_id_end = tl_next_id + id_block;
+  }
+  return tl_next_id++;
+}
+
 // The context running on this thread as far as coroutines know: the thread's own context until
 // a coroutine is resumed on it. Null until the first resume on this thread; a trivially
 // destructible initial-exec variable, so the hot path has no TLS init guard.
@@ -32,8 +47,7 @@ std::atomic<fiber::id_type> next_fiber_id{1};
 fiber::fiber(placement p, std::string_view name, entry_fn entry) noexcept
     : context(p.usable_top, p.stack.limit, entry),
       stack_(p.stack),
-      // relaxed: ids only need to be unique; nothing is published with them.
-      id_(next_fiber_id.fetch_add(1, std::memory_order_relaxed)),
+      id_(new_fiber_id()),
       name_len_(static_cast<std::uint8_t>(std::min(name.size(), name_capacity))) {
   if (name_len_ > 0) std::memcpy(name_, name.data(), name_len_);  // data() may be null
   name_[name_len_] = '\0';

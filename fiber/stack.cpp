@@ -44,8 +44,8 @@ std::size_t page_size() noexcept {
 }
 
 std::size_t round_to_pages(std::size_t n) noexcept {
-  const std::size_t p = page_size();
-  return (n + p - 1) / p * p;
+  const std::size_t p = page_size();  // a power of two
+  return (n + p - 1) & ~(p - 1);
 }
 
 std::size_t read_max_map_count() noexcept {
@@ -196,8 +196,6 @@ thread_cache::~thread_cache() {
   std::erase(p.caches, this);
 }
 
-namespace {}  // namespace
-
 const char* to_string(stack_protection p) noexcept {
   return p == stack_protection::guard_page ? "guard page" : "canary";
 }
@@ -228,12 +226,25 @@ stack_pool::stack_pool() noexcept : impl_(new impl) {
 }
 
 stack stack_pool::allocate(std::size_t size) {
+  // Fast path: a cached stack of exactly this (already page-rounded) size. No lock, no
+  // rounding, no system call; a request that is 0, unrounded or uncached takes the slow path.
+  if (thread_cache* c = tl_cache) [[likely]] {
+    for (free_list& l : c->classes)
+      if (l.size == size && l.count > 0) {
+        c->count(+1);
+        return l.pop();
+      }
+  }
+  return allocate_slow(size);
+}
+
+stack stack_pool::allocate_slow(std::size_t size) {
   if (size == 0) size = default_stack_size;
   if (size < min_stack_size)
     throw std::invalid_argument("weft: stack size " + std::to_string(size) +
                                 " bytes is below the minimum of " + std::to_string(min_stack_size) +
                                 " bytes");
-  size = round_to_pages(size);
+  size = round_stack_size(size);
   thread_cache* c = my_cache();
   stack s;
   if (free_list* l = cache_class(c, size, false)) {
@@ -248,6 +259,10 @@ stack stack_pool::allocate(std::size_t size) {
     ++impl_->retired_net;
   }
   return s;
+}
+
+std::size_t stack_pool::round_stack_size(std::size_t size) noexcept {
+  return round_to_pages(size);
 }
 
 stack stack_pool::take_shared(std::size_t size) {
@@ -315,6 +330,19 @@ void stack_pool::release(stack s) noexcept {
   __asan_unpoison_memory_region(s.limit, s.size);
 #endif
   if (s.protection == stack_protection::canary) std::memcpy(s.limit, &canary_word, 8);
+  // Fast path: this thread's cache has a class of this size with room.
+  if (thread_cache* c = tl_cache) [[likely]] {
+    for (free_list& l : c->classes)
+      if (l.size == s.size && l.count < cache_capacity) {
+        l.push(s);
+        c->count(-1);
+        return;
+      }
+  }
+  release_slow(s);
+}
+
+void stack_pool::release_slow(stack s) noexcept {
   thread_cache* c = my_cache();
   free_list* l = cache_class(c, s.size, true);
   if (c != nullptr) c->count(-1);

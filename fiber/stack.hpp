@@ -82,6 +82,10 @@ class stack_pool {
   // refuses a new slab.
   stack allocate(std::size_t size = 0);
 
+  // `size` rounded up to whole pages: what allocate() hands out, and the size its lock-free fast
+  // path matches exactly (a caller that allocates one size often should pass it rounded).
+  static std::size_t round_stack_size(std::size_t size) noexcept;
+
   // Gives `s` back for reuse. Precondition: `s` came from allocate() on this pool and no context
   // is running on it. Any thread may release any stack.
   void release(stack s) noexcept;
@@ -101,6 +105,8 @@ class stack_pool {
   friend struct stack_pool_access;
   friend struct thread_cache;
 
+  stack allocate_slow(std::size_t size);
+  void release_slow(stack s) noexcept;
   stack take_shared(std::size_t size);
   void map_slab(std::size_t size);
 

@@ -22,6 +22,7 @@ runtime_core::runtime_core(runtime_config cfg) : cfg_(std::move(cfg)) {
                                 std::to_string(cfg_.stack_size) + " is below the minimum of " +
                                 std::to_string(ctx::min_stack_size) + " bytes");
   if (cfg_.stack_size == 0) cfg_.stack_size = ctx::default_stack_size;
+  cfg_.stack_size = ctx::stack_pool::round_stack_size(cfg_.stack_size);  // the pool's fast path
   shards_ = std::make_unique<registry_shard[]>(cfg_.workers + 1);
   workers_.reserve(cfg_.workers);
   for (std::size_t i = 0; i < cfg_.workers; ++i)
@@ -31,11 +32,16 @@ runtime_core::runtime_core(runtime_config cfg) : cfg_(std::move(cfg)) {
 
 runtime_core::~runtime_core() = default;
 
+namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void throw_stack_below_minimum(std::size_t size) {
+  throw std::invalid_argument("weft::spawn_options::stack_size " + std::to_string(size) +
+                              " is below the minimum of " + std::to_string(ctx::min_stack_size) +
+                              " bytes");
+}
+}  // namespace
+
 ctx::stack runtime_core::allocate_stack(std::size_t size) {
-  if (size != 0 && size < ctx::min_stack_size)
-    throw std::invalid_argument("weft::spawn_options::stack_size " + std::to_string(size) +
-                                " is below the minimum of " + std::to_string(ctx::min_stack_size) +
-                                " bytes");
+  if (size != 0 && size < ctx::min_stack_size) throw_stack_below_minimum(size);
   return ctx::stack_pool::global().allocate(size != 0 ? size : cfg_.stack_size);
 }
 

@@ -170,7 +170,9 @@ join_handle<result_t<F, Args...>> spawn_on(sched::runtime_core& rt, const spawn_
 
 // Starts f(args...) (or f(stop_token, args...)) as a fiber: on the calling fiber's runtime, or
 // from a plain thread on the default runtime (started on first use). Arguments are decay-copied
-// into the fiber. Never blocks. Throws std::invalid_argument for a stack_size below the minimum,
+// into the fiber. Never blocks. From an unpinned fiber under work_stealing the child runs first
+// (child-first): the caller resumes when the child blocks or ends, possibly on another worker.
+// Throws std::invalid_argument for a stack_size below the minimum,
 // std::bad_alloc if no stack can be mapped, or what copying f/args throws.
 template <class F, class... Args>
 requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options> && detail::spawnable<F, Args...>)

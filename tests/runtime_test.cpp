@@ -176,6 +176,29 @@ TEST(Runtime, JoiningItselfIsALogicError) {
   h.join();
 }
 
+// Spawn is child-first under work_stealing (the child runs until it blocks or ends, then the
+// spawner resumes); a pinned spawner and the other policies keep help-first.
+TEST(Runtime, SpawnRunsTheChildFirstUnlessTheSpawnerIsPinned) {
+  auto order_of = [](weft::scheduling_policy policy, bool pinned_spawner) {
+    weft::runtime rt{{.workers = 1, .policy = policy}};
+    std::string order;
+    auto body = [&order] {
+      auto child = weft::fiber::spawn([&order] { order += 'c'; });
+      order += 'p';
+      child.join();
+    };
+    if (pinned_spawner)
+      rt.block_on([&] { weft::fiber::spawn(weft::spawn_options{.pinned = true}, body).join(); });
+    else
+      rt.block_on(body);
+    return order;
+  };
+  EXPECT_EQ(order_of(weft::scheduling_policy::work_stealing, false), "cp");
+  EXPECT_EQ(order_of(weft::scheduling_policy::work_stealing, true), "pc");
+  EXPECT_EQ(order_of(weft::scheduling_policy::global_fifo, false), "pc");
+  EXPECT_EQ(order_of(weft::scheduling_policy::pinned, false), "pc");
+}
+
 TEST(Runtime, StatsCountSpawnsSwitchesParksAndTimers) {
   runtime rt{{.workers = 2}};
   rt.block_on([] {
