@@ -461,7 +461,7 @@ task* worker::spin_for_work() noexcept {
     if (round % 16 == 15) {
       std::this_thread::yield();  // a preempted owner may need this CPU
     } else {
-      for (int i = 0; i < 32; ++i) sync::cpu_relax();
+      for (int i = 0; i < 32; ++i) sync::spin_pause();
     }
   }
 }

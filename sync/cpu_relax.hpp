@@ -6,7 +6,9 @@
 
 namespace weft::sync {
 
-inline void cpu_relax() noexcept {
+// Not named cpu_relax: Boost.Fiber defines a function-like macro of that name, which would break
+// any translation unit that includes Boost.Fiber before weft (as the benchmarks do).
+inline void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__) || defined(__arm__)

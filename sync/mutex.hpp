@@ -81,7 +81,7 @@ class basic_mutex {
  public:
   // A waiter that has waited longer than this in total switches the mutex to hand-off mode.
   static constexpr std::chrono::nanoseconds starvation_threshold = std::chrono::milliseconds(1);
-  // Spin budget before queuing: max_spins rounds of pauses_per_spin cpu_relax() each.
+  // Spin budget before queuing: max_spins rounds of pauses_per_spin spin_pause() each.
   static constexpr int max_spins = 16;
   static constexpr int pauses_per_spin = 4;
 
@@ -191,7 +191,7 @@ class basic_mutex {
             state_.compare_exchange_weak(s, s | woken, std::memory_order_relaxed,
                                          std::memory_order_relaxed))  // relaxed: a flag only
           awoke = true;
-        for (int i = 0; i < pauses_per_spin; ++i) cpu_relax();
+        for (int i = 0; i < pauses_per_spin; ++i) spin_pause();
         ++spins;
         s = state_.load(std::memory_order_relaxed);
         continue;

@@ -22,7 +22,7 @@ class spin_lock {
       // holder has probably been preempted: give it the CPU instead of burning our slice.
       while (locked_.load(std::memory_order_relaxed)) {
         if (++spins > 64) std::this_thread::yield();
-        cpu_relax();
+        spin_pause();
       }
     }
   }
