@@ -9,10 +9,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include <weft/channel/channel.hpp>
 #include <weft/model.hpp>
 #include <weft/scheduler/config.hpp>
 #include <weft/scheduler/fiber_parker.hpp>
@@ -29,10 +31,33 @@ namespace weft::fiber {
 using mutex = sync::basic_mutex<sched::fiber_parker>;
 using condition_variable = sync::basic_condition_variable<sched::fiber_parker>;
 
+// Channels (channel/; contracts in weft::chan), hybrid: fibers and plain threads may be the two
+// ends of one channel.
+template <class T>
+using sender = chan::basic_sender<T, sched::fiber_parker>;
+template <class T>
+using receiver = chan::basic_receiver<T, sched::fiber_parker>;
+// An unbounded channel. Throws std::bad_alloc.
+template <class T>
+std::pair<sender<T>, receiver<T>> channel() {
+  return chan::make_unbounded<T, sched::fiber_parker>();
+}
+// A channel buffering at most n values; n == 0 is a rendezvous. Throws std::bad_alloc.
+template <class T>
+std::pair<sender<T>, receiver<T>> sync_channel(std::size_t n) {
+  return chan::make_channel<T, sched::fiber_parker>(n);
+}
+using chan::on_deadline;
+using chan::on_default;
+using chan::on_recv;
+using chan::on_send;
+using chan::on_timeout;
+using chan::select;
+
 // The M:N model as one type; every static member forwards to weft::fiber's namespace function
 // of the same name (see those for contracts).
 // The blocking primitives are members inherited from sync::primitives (the namespace names).
-struct model : sync::primitives<sched::fiber_parker> {
+struct model : sync::primitives<sched::fiber_parker>, chan::channels<sched::fiber_parker> {
   static constexpr const char* name = "fiber";
 
   template <class R>

@@ -25,6 +25,8 @@
 #include <string>
 #include <utility>
 
+#include <weft/channel/vocabulary.hpp>
+
 namespace weft {
 
 // Options for spawning one task. Fields a model cannot honour are documented by that model
@@ -86,6 +88,7 @@ concept model = requires(std::chrono::nanoseconds d, std::chrono::steady_clock::
   requires std::equality_comparable<typename M::id>;
   requires std::movable<typename M::template join_handle<int>>;
   requires !std::copyable<typename M::template join_handle<int>>;
+  requires chan::channel_vocabulary<M>;  // channel/vocabulary.hpp
 };
 
 }  // namespace weft

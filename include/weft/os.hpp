@@ -12,10 +12,12 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include <weft/channel/channel.hpp>
 #include <weft/model.hpp>
 #include <weft/sync/primitives.hpp>
 #include <weft/sync/std_parker.hpp>
@@ -34,11 +36,33 @@ namespace weft::os {
 using mutex = sync::basic_mutex<sync::std_parker>;
 using condition_variable = sync::basic_condition_variable<sync::std_parker>;
 
+// Channels (channel/; contracts in weft::chan): Rust's mpsc generalised to MPMC, and select.
+template <class T>
+using sender = chan::basic_sender<T, sync::std_parker>;
+template <class T>
+using receiver = chan::basic_receiver<T, sync::std_parker>;
+// An unbounded channel. Throws std::bad_alloc.
+template <class T>
+std::pair<sender<T>, receiver<T>> channel() {
+  return chan::make_unbounded<T, sync::std_parker>();
+}
+// A channel buffering at most n values; n == 0 is a rendezvous. Throws std::bad_alloc.
+template <class T>
+std::pair<sender<T>, receiver<T>> sync_channel(std::size_t n) {
+  return chan::make_channel<T, sync::std_parker>(n);
+}
+using chan::on_deadline;
+using chan::on_default;
+using chan::on_recv;
+using chan::on_send;
+using chan::on_timeout;
+using chan::select;
+
 // The 1:1 model as one type. Every static member forwards to the namespace function of the same
 // name; see those for contracts.
 // The blocking primitives (mutex, condition_variable ...) are members inherited from
 // sync::primitives: the same types as the namespace names above.
-struct model : sync::primitives<sync::std_parker> {
+struct model : sync::primitives<sync::std_parker>, chan::channels<sync::std_parker> {
   static constexpr const char* name = "os";
 
   template <class R>

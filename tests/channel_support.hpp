@@ -1,0 +1,70 @@
+// Shared by the channel tests: the environments every typed test runs in (weft::os, and
+// weft::fiber on a 2-worker runtime under each scheduling policy), and a value type that counts
+// its live instances (leaks and double destruction show up as a wrong count).
+#pragma once
+
+#include <weft/fiber.hpp>
+#include <weft/os.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <utility>
+
+#include "support.hpp"
+
+namespace channel_test {
+
+// Runs a test body as a task of the model: on the calling thread for weft::os, as a fiber of a
+// fresh 2-worker runtime with the given policy for weft::fiber (so M::spawn inside the body
+// spawns onto that runtime).
+struct os_env {
+  using M = weft::os::model;
+  static std::string name() { return "os"; }
+  template <class F>
+  static void run(F&& f) {
+    std::forward<F>(f)();
+  }
+};
+
+template <weft::scheduling_policy Policy>
+struct fiber_env {
+  using M = weft::fiber::model;
+  static std::string name() { return std::string("fiber_") + weft::to_string(Policy); }
+  template <class F>
+  static void run(F&& f) {
+    weft::runtime rt{{.workers = 2, .policy = Policy}};
+    rt.block_on(std::forward<F>(f));
+  }
+};
+
+using all_envs = ::testing::Types<os_env, fiber_env<weft::scheduling_policy::work_stealing>,
+                                  fiber_env<weft::scheduling_policy::global_fifo>,
+                                  fiber_env<weft::scheduling_policy::pinned>>;
+
+struct env_names {
+  template <class E>
+  static std::string GetName(int) {
+    return E::name();
+  }
+};
+
+// Counts live instances; moved-from instances count too (they are objects until destroyed).
+class counted {
+ public:
+  static std::atomic<long>& live() {
+    static std::atomic<long> n{0};
+    return n;
+  }
+  explicit counted(int v) noexcept : v_(v) { live().fetch_add(1); }
+  counted(counted&& o) noexcept : v_(std::exchange(o.v_, -1)) { live().fetch_add(1); }
+  counted(const counted&) = delete;
+  ~counted() { live().fetch_sub(1); }
+  int value() const noexcept { return v_; }
+
+ private:
+  int v_;
+};
+
+}  // namespace channel_test
