@@ -13,7 +13,8 @@ fi
 ninja -C "$build"
 
 echo "== examples (the Rust book's chapter 16 programs), on each model =="
-for ex in spawn_join move_vector thread_pool; do
+for ex in spawn_join move_vector thread_pool channel_hello channel_iterate channel_producers \
+  channel_worker_pool channel_select; do
   for model in os fiber; do
     echo "-- $ex --model=$model"
     "$build/examples/$ex" --model=$model
