@@ -45,6 +45,56 @@ namespace detail {
 template <class T, class P>
 struct access;  // select.hpp's window on a handle's core
 
+enum class end : unsigned char { sending, receiving };
+
+// What both ends share: a counted reference to the channel's core (one count per kind of end),
+// with std::shared_ptr's copy, move and destruction rules.
+template <class T, class P, end E>
+class handle {
+ public:
+  handle(const handle& o) noexcept : core_(o.core_) {
+    if (core_ == nullptr) return;
+    if constexpr (E == end::sending)
+      core_->add_sender();
+    else
+      core_->add_receiver();
+  }
+  handle(handle&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+  handle& operator=(handle o) noexcept {
+    std::swap(core_, o.core_);
+    return *this;
+  }
+  ~handle() {
+    if (core_ == nullptr) return;
+    const bool last = E == end::sending ? core_->drop_sender() : core_->drop_receiver();
+    if (last) delete core_;
+  }
+
+  // 0 for a rendezvous channel, SIZE_MAX for an unbounded one. Throws std::logic_error on an
+  // empty handle.
+  std::size_t capacity() const {
+    return get(E == end::sending ? "sender::capacity" : "receiver::capacity").capacity();
+  }
+
+  // False for an empty handle.
+  explicit operator bool() const noexcept { return core_ != nullptr; }
+
+  // Handles of the same channel compare equal.
+  friend bool operator==(const handle&, const handle&) noexcept = default;
+
+ protected:
+  using core_t = core<T, P>;
+  handle() noexcept = default;
+  explicit handle(core_t* c) noexcept : core_(c) {}
+  core_t& get(const char* what) const {
+    if (core_ == nullptr) throw_empty_handle(what);
+    return *core_;
+  }
+
+ private:
+  core_t* core_ = nullptr;
+};
+
 }  // namespace detail
 
 template <class T, class P>
@@ -52,38 +102,29 @@ std::pair<basic_sender<T, P>, basic_receiver<T, P>> make_channel(std::size_t cap
 
 // The sending end.
 template <class T, class P>
-class basic_sender {
+class basic_sender : public detail::handle<T, P, detail::end::sending> {
  public:
   using value_type = T;
 
-  // An empty handle (every operation throws std::logic_error).
+  // An empty handle (every operation throws std::logic_error). Copies count as senders; the
+  // last one destroyed disconnects the channel: receivers drain it, then see disconnected.
   basic_sender() noexcept = default;
-  basic_sender(const basic_sender& o) noexcept : core_(o.core_) {
-    if (core_ != nullptr) core_->add_sender();
-  }
-  basic_sender(basic_sender&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-  basic_sender& operator=(basic_sender o) noexcept {
-    std::swap(core_, o.core_);
-    return *this;
-  }
-  // The last sender disconnects the channel: receivers drain it, then see disconnected.
-  ~basic_sender() {
-    if (core_ != nullptr && core_->drop_sender()) delete core_;
-  }
 
   // Sends v, blocking while a bounded channel is full; on a rendezvous channel (capacity 0),
   // returns only once a receiver took the value. Result: ok, or disconnected (no receiver left,
   // or closed) with the value handed back. Throws std::bad_alloc if an unbounded channel's
   // buffer cannot grow, the model's cancellation exception if the runtime cancels the wait,
   // std::logic_error on an empty handle.
-  send_result<T> send(T&& v) const { return get("sender::send").send(std::move(v), kind::forever); }
+  send_result<T> send(T&& v) const {
+    return this->get("sender::send").send(std::move(v), kind::forever);
+  }
   send_result<T> send(const T& v) const requires std::is_copy_constructible_v<T> {
     return send(T(v));
   }
 
   // Sends v only if that needs no waiting. Result: ok, full (value handed back), disconnected.
   send_result<T> try_send(T&& v) const {
-    return get("sender::try_send").send(std::move(v), kind::none);
+    return this->get("sender::try_send").send(std::move(v), kind::none);
   }
   send_result<T> try_send(const T& v) const requires std::is_copy_constructible_v<T> {
     return try_send(T(v));
@@ -93,11 +134,12 @@ class basic_sender {
   // handed back on both failures).
   template <class Rep, class Period>
   send_result<T> send_for(T&& v, const std::chrono::duration<Rep, Period>& d) const {
-    return get("sender::send_for").send(std::move(v), kind::until, sync::deadline_after(d));
+    return this->get("sender::send_for").send(std::move(v), kind::until, sync::deadline_after(d));
   }
   template <class Clock, class Duration>
   send_result<T> send_until(T&& v, const std::chrono::time_point<Clock, Duration>& t) const {
-    return get("sender::send_until").send(std::move(v), kind::until, sync::steady_deadline(t));
+    return this->get("sender::send_until")
+        .send(std::move(v), kind::until, sync::steady_deadline(t));
   }
   template <class Rep, class Period>
   send_result<T> send_for(const T& v, const std::chrono::duration<Rep, Period>& d)
@@ -113,79 +155,44 @@ class basic_sender {
   // Disconnects the channel for everyone, as if every sender were gone: sends fail (parked
   // senders get their values back), receivers drain the buffer and then see disconnected.
   // Idempotent. Throws std::logic_error on an empty handle.
-  void close() const { get("sender::close").close(); }
-
-  // 0 for a rendezvous channel, SIZE_MAX for an unbounded one.
-  std::size_t capacity() const { return get("sender::capacity").capacity(); }
-
-  // False for an empty handle.
-  explicit operator bool() const noexcept { return core_ != nullptr; }
-
-  // Handles of the same channel compare equal.
-  friend bool operator==(const basic_sender& a, const basic_sender& b) noexcept {
-    return a.core_ == b.core_;
-  }
+  void close() const { this->get("sender::close").close(); }
 
  private:
-  using core_t = detail::core<T, P>;
   using kind = detail::wait_kind;
   friend std::pair<basic_sender, basic_receiver<T, P>> make_channel<T, P>(std::size_t);
   friend struct detail::access<T, P>;
 
-  explicit basic_sender(core_t* c) noexcept : core_(c) {}
-  core_t& get(const char* what) const {
-    if (core_ == nullptr) detail::throw_empty_handle(what);
-    return *core_;
-  }
-
-  core_t* core_ = nullptr;
+  explicit basic_sender(detail::core<T, P>* c) noexcept
+      : detail::handle<T, P, detail::end::sending>(c) {}
 };
 
 // The receiving end; also an input range of the values received until disconnection.
 template <class T, class P>
-class basic_receiver {
+class basic_receiver : public detail::handle<T, P, detail::end::receiving> {
  public:
   using value_type = T;
 
+  // An empty handle. Copies count as receivers; the last one destroyed fails every parked and
+  // future send (values handed back) and destroys what is still buffered.
   basic_receiver() noexcept = default;
-  basic_receiver(const basic_receiver& o) noexcept : core_(o.core_) {
-    if (core_ != nullptr) core_->add_receiver();
-  }
-  basic_receiver(basic_receiver&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
-  basic_receiver& operator=(basic_receiver o) noexcept {
-    std::swap(core_, o.core_);
-    return *this;
-  }
-  // The last receiver fails every parked and future send (values handed back) and destroys
-  // what is still buffered.
-  ~basic_receiver() {
-    if (core_ != nullptr && core_->drop_receiver()) delete core_;
-  }
 
   // Receives the next value, blocking while the channel is empty. Result: ok with the value,
   // or disconnected (every sender gone or closed, and nothing left buffered). Throws the
   // model's cancellation exception if the runtime cancels the wait, std::logic_error on an
   // empty handle.
-  recv_result<T> recv() const { return get("receiver::recv").recv(kind::forever); }
+  recv_result<T> recv() const { return this->get("receiver::recv").recv(kind::forever); }
 
   // Receives only if that needs no waiting. Result: ok, empty or disconnected.
-  recv_result<T> try_recv() const { return get("receiver::try_recv").recv(kind::none); }
+  recv_result<T> try_recv() const { return this->get("receiver::try_recv").recv(kind::none); }
 
   // As recv(), waiting at most `d` / until `t`. Result: ok, timeout or disconnected.
   template <class Rep, class Period>
   recv_result<T> recv_for(const std::chrono::duration<Rep, Period>& d) const {
-    return get("receiver::recv_for").recv(kind::until, sync::deadline_after(d));
+    return this->get("receiver::recv_for").recv(kind::until, sync::deadline_after(d));
   }
   template <class Clock, class Duration>
   recv_result<T> recv_until(const std::chrono::time_point<Clock, Duration>& t) const {
-    return get("receiver::recv_until").recv(kind::until, sync::steady_deadline(t));
-  }
-
-  // See basic_sender::capacity.
-  std::size_t capacity() const { return get("receiver::capacity").capacity(); }
-  explicit operator bool() const noexcept { return core_ != nullptr; }
-  friend bool operator==(const basic_receiver& a, const basic_receiver& b) noexcept {
-    return a.core_ == b.core_;
+    return this->get("receiver::recv_until").recv(kind::until, sync::steady_deadline(t));
   }
 
   // Range-for over the received values: `for (T v : rx)` blocks for each value and ends when
@@ -227,24 +234,18 @@ class basic_receiver {
 
   // Blocks for the first value (see recv()). Throws as recv() does.
   iterator begin() const {
-    get("receiver::begin");
+    this->get("receiver::begin");
     return iterator(*this);
   }
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-  using core_t = detail::core<T, P>;
   using kind = detail::wait_kind;
   friend std::pair<basic_sender<T, P>, basic_receiver> make_channel<T, P>(std::size_t);
   friend struct detail::access<T, P>;
 
-  explicit basic_receiver(core_t* c) noexcept : core_(c) {}
-  core_t& get(const char* what) const {
-    if (core_ == nullptr) detail::throw_empty_handle(what);
-    return *core_;
-  }
-
-  core_t* core_ = nullptr;
+  explicit basic_receiver(detail::core<T, P>* c) noexcept
+      : detail::handle<T, P, detail::end::receiving>(c) {}
 };
 
 // A channel buffering at most `capacity` values (detail::core<T, P>::unbounded: no limit;

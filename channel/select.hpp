@@ -58,6 +58,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -105,114 +106,124 @@ struct do_nothing {
 // Case kinds, for select's compile-time bookkeeping.
 enum class case_kind : unsigned char { channel, timeout, fallback };
 
+// What a receive and a send case share: the channel, the waiter it parks in a select, and how
+// the case ended.
+template <class T, class P>
+class channel_case {
+ public:
+  static constexpr case_kind kind = case_kind::channel;
+  using parker = P;
+
+  sync::spin_lock* lock() const noexcept { return &core_->lock(); }
+  void take_wake() noexcept { status_ = waiter_->outcome; }  // this case fired while parked
+
+ protected:
+  explicit channel_case(core<T, P>& c) noexcept : core_(&c) {}
+  // The case's waiter for a parked select: one of `tok`'s, for case `index`.
+  waiter<T, P>& make_waiter(select_token& tok, int index, typename P::waker who) noexcept {
+    waiter_.emplace(who);
+    waiter_->sel = &tok;
+    waiter_->case_index = index;
+    return *waiter_;
+  }
+
+  core<T, P>* core_;
+  status status_ = status::ok;
+  std::optional<waiter<T, P>> waiter_;
+};
+
 }  // namespace detail
 
 // A receive case: `f(recv_result<T>)` runs if it fires, with ok and the value, or disconnected.
 template <class T, class P, class F>
-class recv_case {
+class recv_case : public detail::channel_case<T, P> {
  public:
-  static constexpr detail::case_kind kind = detail::case_kind::channel;
-  using parker = P;
-
   recv_case(const basic_receiver<T, P>& rx, F f)
-      : core_(&detail::access<T, P>::of(rx, "on_recv")), f_(std::move(f)) {}
+      : detail::channel_case<T, P>(detail::access<T, P>::of(rx, "on_recv")), f_(std::move(f)) {}
 
   // --- used by select ---
-  sync::spin_lock* lock() const noexcept { return &core_->lock(); }
   bool try_locked() noexcept {
-    if (core_->take_locked(got_)) {
-      status_ = status::ok;
+    if (this->core_->take_locked(got_)) {
+      this->status_ = status::ok;
       return true;
     }
-    if (core_->recv_disconnected_locked()) {
-      status_ = status::disconnected;
+    if (this->core_->recv_disconnected_locked()) {
+      this->status_ = status::disconnected;
       return true;
     }
     return false;
   }
   void enqueue_locked(detail::select_token& tok, int index, typename P::waker who) noexcept {
-    waiter_.emplace(who);
-    waiter_->sel = &tok;
-    waiter_->case_index = index;
-    core_->enqueue_receiver_locked(*waiter_);
+    this->core_->enqueue_receiver_locked(this->make_waiter(tok, index, who));
   }
-  void dequeue_locked() noexcept { core_->remove_receiver_locked(*waiter_); }
-  void take_wake() noexcept {  // this case fired while parked
-    status_ = waiter_->outcome;
-    if (status_ == status::ok) got_ = std::move(waiter_->value);
+  void dequeue_locked() noexcept { this->core_->remove_receiver_locked(*this->waiter_); }
+  void take_wake() noexcept {
+    detail::channel_case<T, P>::take_wake();
+    if (this->status_ == status::ok) got_ = std::move(this->waiter_->value);
   }
   void fire() {
-    if (status_ == status::ok)
+    if (this->status_ == status::ok)
       std::invoke(f_, recv_result<T>(std::move(*got_)));
     else
-      std::invoke(f_, recv_result<T>(status_));
+      std::invoke(f_, recv_result<T>(this->status_));
   }
 
  private:
-  detail::core<T, P>* core_;
   F f_;
-  status status_ = status::ok;
   std::optional<T> got_;
-  std::optional<detail::waiter<T, P>> waiter_;
 };
 
 // A send case: `f(send_result<T>)` runs if it fires, with ok, or disconnected and the value
 // handed back. If another case fires, the value stays in the case: unsent() has it.
 template <class T, class P, class F>
-class send_case {
+class send_case : public detail::channel_case<T, P> {
  public:
-  static constexpr detail::case_kind kind = detail::case_kind::channel;
-  using parker = P;
-
   send_case(const basic_sender<T, P>& tx, T&& v, F f)
-      : core_(&detail::access<T, P>::of(tx, "on_send")), f_(std::move(f)), item_(std::move(v)) {}
+      : detail::channel_case<T, P>(detail::access<T, P>::of(tx, "on_send")),
+        f_(std::move(f)),
+        item_(std::move(v)) {}
 
   // The value, if this case did not send it (another case fired, or the timeout).
   std::optional<T>& unsent() noexcept { return item_; }
 
   // --- used by select ---
-  sync::spin_lock* lock() const noexcept { return &core_->lock(); }
   bool try_locked() {
-    if (core_->send_disconnected_locked()) {
-      status_ = status::disconnected;
+    if (this->core_->send_disconnected_locked()) {
+      this->status_ = status::disconnected;
       return true;
     }
     T* src = &*item_;
     std::optional<T> spare;
-    if (core_->offer_locked(src, spare)) {
+    if (this->core_->offer_locked(src, spare)) {
       item_.reset();
-      status_ = status::ok;
+      this->status_ = status::ok;
       return true;
     }
     if (spare) item_.emplace(std::move(*spare));  // a failed hand-over left it there
     return false;
   }
   void enqueue_locked(detail::select_token& tok, int index, typename P::waker who) noexcept {
-    waiter_.emplace(who);
-    waiter_->sel = &tok;
-    waiter_->case_index = index;
-    waiter_->value.emplace(std::move(*item_));
+    detail::waiter<T, P>& w = this->make_waiter(tok, index, who);
+    w.value.emplace(std::move(*item_));
     item_.reset();
-    core_->enqueue_sender_locked(*waiter_);
+    this->core_->enqueue_sender_locked(w);
   }
   void dequeue_locked() noexcept {
-    core_->remove_sender_locked(*waiter_);
-    if (waiter_->value) item_.emplace(std::move(*waiter_->value));  // not taken: ours again
+    this->core_->remove_sender_locked(*this->waiter_);
+    auto& left = this->waiter_->value;
+    if (left) item_.emplace(std::move(*left));  // not taken: ours again
   }
-  void take_wake() noexcept { status_ = waiter_->outcome; }
   void fire() {
-    if (status_ == status::ok)
+    if (this->status_ == status::ok)
       std::invoke(f_, send_result<T>());
     else
-      std::invoke(f_, send_result<T>(status_, std::move(*std::exchange(item_, std::nullopt))));
+      std::invoke(f_,
+                  send_result<T>(this->status_, std::move(*std::exchange(item_, std::nullopt))));
   }
 
  private:
-  detail::core<T, P>* core_;
   F f_;
-  status status_ = status::ok;
   std::optional<T> item_;
-  std::optional<detail::waiter<T, P>> waiter_;
 };
 
 // Fires if no other case could proceed before `deadline`.
@@ -421,6 +432,7 @@ std::size_t run_select(C&... cases) {
   locks.lock();
   each([&](std::size_t, auto& c) { c.dequeue_locked(); });
   const int won = token.fired();
+  assert(r != sync::wake_reason::notified || won >= 0);  // only the token's winner notifies
   if (r == sync::wake_reason::notified)
     at(static_cast<std::size_t>(won), [](auto& c) { c.take_wake(); });
   locks.unlock();

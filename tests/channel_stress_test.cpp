@@ -19,13 +19,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using weft::chan::status;
+using namespace channel_test;  // on_recv, status, ... (channel_support.hpp)
 using weft_test::watchdog;
 
 template <class E>
-class ChannelStress : public ::testing::Test {
-  watchdog dog_{"a channel stress test", 300s};
-};
+class ChannelStress : public watched<E> {};
 TYPED_TEST_SUITE(ChannelStress, channel_test::all_envs, channel_test::env_names);
 
 // A message: producer index in the high half, its sequence number in the low half.
@@ -170,7 +168,6 @@ TYPED_TEST(ChannelStress, TimedSendersRacingReceivers) {
 // with disconnected (a sender with its value), and every value is destroyed exactly once.
 TYPED_TEST(ChannelStress, EndsDroppedUnderBlockedParties) {
   using M = typename TypeParam::M;
-  using channel_test::counted;
   TypeParam::run([] {
     const long before = counted::live().load();
     const int rounds = 300 / weft_test::scale;

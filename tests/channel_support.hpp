@@ -9,12 +9,28 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <utility>
 
 #include "support.hpp"
 
 namespace channel_test {
+
+// The names every channel test uses.
+using weft::chan::on_default;
+using weft::chan::on_recv;
+using weft::chan::on_send;
+using weft::chan::on_timeout;
+using weft::chan::recv_result;
+using weft::chan::send_result;
+using weft::chan::status;
+
+// The fixture of the typed channel tests: a lost wake-up fails the run instead of hanging it.
+template <class E>
+class watched : public ::testing::Test {
+  weft_test::watchdog dog_{"a channel test", std::chrono::seconds(300)};
+};
 
 // Runs a test body as a task of the model: on the calling thread for weft::os, as a fiber of a
 // fresh 2-worker runtime with the given policy for weft::fiber (so M::spawn inside the body

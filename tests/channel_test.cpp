@@ -24,14 +24,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using channel_test::counted;
-using weft::chan::status;
+using namespace channel_test;  // on_recv, status, ... (channel_support.hpp)
 using weft_test::watchdog;
 
 template <class E>
-class Channel : public ::testing::Test {
-  watchdog dog_{"a channel test", 60s};  // a lost wake-up fails the run instead of hanging it
-};
+class Channel : public watched<E> {};
 TYPED_TEST_SUITE(Channel, channel_test::all_envs, channel_test::env_names);
 
 static_assert(std::ranges::input_range<weft::os::receiver<int>>);
@@ -316,6 +313,39 @@ TYPED_TEST(Channel, DroppingTheLastReceiverWakesBlockedSendersWithTheirValues) {
       rx = {};
       for (auto& h : hs) EXPECT_TRUE(h.join()) << "capacity " << cap;
     }
+  });
+}
+
+TYPED_TEST(Channel, CloseWakesEveryBlockedParty) {
+  using M = typename TypeParam::M;
+  TypeParam::run([] {
+    auto [tx, rx] = M::template sync_channel<std::unique_ptr<int>>(1);
+    tx.send(std::make_unique<int>(0));  // full: the next senders block
+    std::vector<typename M::template join_handle<bool>> senders;
+    for (int i = 1; i <= 2; ++i)
+      senders.push_back(M::spawn([i, tx1 = tx] {
+        auto r = tx1.send(std::make_unique<int>(i));
+        return r.status() == status::disconnected && *r.unsent() == i;
+      }));
+    auto [etx, erx] = M::template channel<int>();
+    auto receiver = M::spawn([&erx] { return erx.recv().status(); });
+    M::sleep_for(10ms);
+    tx.close();
+    etx.close();
+    for (auto& s : senders) EXPECT_TRUE(s.join());
+    EXPECT_EQ(receiver.join(), status::disconnected);
+    EXPECT_EQ(*rx.recv().value(), 0) << "what was buffered before close() is still received";
+    EXPECT_EQ(rx.recv().status(), status::disconnected);
+  });
+}
+
+TYPED_TEST(Channel, TimeoutsTooLongToRepresentWaitForever) {
+  using M = typename TypeParam::M;
+  TypeParam::run([] {
+    auto [tx, rx] = M::template sync_channel<int>(0);
+    auto h = M::spawn([&tx] { return tx.send_for(5, std::chrono::hours::max()).status(); });
+    EXPECT_EQ(rx.recv_for(std::chrono::nanoseconds::max()).value(), 5);
+    EXPECT_EQ(h.join(), status::ok);
   });
 }
 

@@ -21,19 +21,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using weft::chan::on_default;
-using weft::chan::on_recv;
-using weft::chan::on_send;
-using weft::chan::on_timeout;
-using weft::chan::recv_result;
-using weft::chan::send_result;
-using weft::chan::status;
+using namespace channel_test;  // on_recv, status, ... (channel_support.hpp)
 using weft_test::watchdog;
 
 template <class E>
-class Select : public ::testing::Test {
-  watchdog dog_{"a select test", 120s};
-};
+class Select : public watched<E> {};
 TYPED_TEST_SUITE(Select, channel_test::all_envs, channel_test::env_names);
 
 TYPED_TEST(Select, TheReadyCaseFiresAndTheOthersAreUntouched) {

@@ -51,12 +51,7 @@ template <class T>
 std::pair<sender<T>, receiver<T>> sync_channel(std::size_t n) {
   return chan::make_channel<T, sync::std_parker>(n);
 }
-using chan::on_deadline;
-using chan::on_default;
-using chan::on_recv;
-using chan::on_send;
-using chan::on_timeout;
-using chan::select;
+using chan::select;  // its cases: weft::chan::on_recv, on_send, on_timeout, on_default ...
 
 // The 1:1 model as one type. Every static member forwards to the namespace function of the same
 // name; see those for contracts.
