@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "boost_fiber_peers.hpp"
 #include "raw_switch.hpp"
 
 namespace {
@@ -57,16 +58,9 @@ void BM_weft_yield_round_trip(benchmark::State& state) {
 }
 BENCHMARK(BM_weft_yield_round_trip)->UseRealTime();
 
-void BM_boost_fiber_yield_round_trip(benchmark::State& state) {
-  bool stop = false;
-  bf::fiber partner([&stop] {
-    while (!stop) boost::this_fiber::yield();
-  });
-  for (auto _ : state) boost::this_fiber::yield();
-  stop = true;
-  partner.join();
-}
-BENCHMARK(BM_boost_fiber_yield_round_trip)->UseRealTime();
+BENCHMARK(weft_bench::BM_boost_fiber_yield_round_trip)
+    ->Name("BM_boost_fiber_yield_round_trip")
+    ->UseRealTime();
 
 // ---------------------------------------------------------------- spawn + join
 
@@ -80,13 +74,7 @@ void BM_weft_spawn_join(benchmark::State& state) {
 }
 BENCHMARK(BM_weft_spawn_join)->Arg(1)->Arg(2)->ArgName("workers")->UseRealTime();
 
-void BM_boost_fiber_spawn_join(benchmark::State& state) {
-  bf::pooled_fixedsize_stack stacks(64 * 1024);
-  std::int64_t ran = 0;
-  for (auto _ : state) bf::fiber(std::allocator_arg, stacks, [&ran] { ++ran; }).join();
-  if (ran != state.iterations()) state.SkipWithError("a fiber did not run exactly once");
-}
-BENCHMARK(BM_boost_fiber_spawn_join)->UseRealTime();
+BENCHMARK(weft_bench::BM_boost_fiber_spawn_join)->Name("BM_boost_fiber_spawn_join")->UseRealTime();
 
 void BM_os_spawn_join(benchmark::State& state) {
   std::int64_t ran = 0;

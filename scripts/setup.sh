@@ -10,6 +10,8 @@ packages=(
   libtbb-dev            # benchmark peer (stackless fork-join)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format          # CI checks formatting
+  python3-matplotlib    # the report's plots
+  time                  # the report's peak-RSS measurement (GNU time)
 )
 
 missing=()
