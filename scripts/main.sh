@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README's main command: set up, build in release mode, run the example programs on each model,
-# then the benchmark suite comparing 1:1 threads with M:N fibers.
-# Usage: scripts/main.sh [--full]
+# then the 1:1 vs M:N comparison suite, which writes report/report.md (table), the raw Google
+# Benchmark JSON and PNG plots (scripts/report.py).
+# Usage: scripts/main.sh [--full]     (--full: more repetitions, tighter figures)
+# The per-component benchmarks with their peers (bench/*_bench) are built too; run them alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -21,11 +23,6 @@ for ex in spawn_join move_vector thread_pool channel_hello channel_iterate chann
   done
 done
 
-echo "== benchmarks =="
-min_time=0.2
-[ "${1:-}" = "--full" ] && min_time=1
-for b in "$build"/bench/*_bench; do
-  [ -x "$b" ] || continue
-  echo "-- $(basename "$b")"
-  "$b" --benchmark_min_time="$min_time"
-done
+echo "== the 1:1 vs M:N comparison =="
+# Debian's python3 (with python3-matplotlib), not whatever python3 comes first on PATH.
+/usr/bin/python3 scripts/report.py --build "$build" ${1:+"$1"}
