@@ -6,8 +6,8 @@
 //                                             faulting stack alone
 //              T : fiber      the control block (the scheduler's task, or a coroutine's frame)
 //              ...            the fiber's own frames, growing down
-//     limit -> (canary word, on canary-protected stacks)
-//              [guard page, on guard-protected stacks]
+//     limit -> [canary word just below, in the lower neighbour's reserved top bytes, on
+//               canary-protected stacks; a guard page below, on guard-protected stacks]
 //
 // So spawning is one pooled stack plus a placement-new: no heap allocation on the hot path.
 //

@@ -200,10 +200,19 @@ const char* to_string(stack_protection p) noexcept {
   return p == stack_protection::guard_page ? "guard page" : "canary";
 }
 
+namespace {
+std::byte* canary_of(const stack& s) noexcept {
+  return s.limit - sizeof(canary_word);
+}
+void arm_canary(const stack& s) noexcept {
+  std::memcpy(canary_of(s), &canary_word, sizeof canary_word);
+}
+}  // namespace
+
 bool canary_intact(const stack& s) noexcept {
   if (s.protection != stack_protection::canary) return true;
   std::uint64_t w;
-  std::memcpy(&w, s.limit, sizeof w);
+  std::memcpy(&w, canary_of(s), sizeof w);
   return w == canary_word;
 }
 
@@ -282,9 +291,11 @@ stack stack_pool::take_shared(std::size_t size) {
 
 void stack_pool::map_slab(std::size_t size) {
   const std::size_t page = page_size();
-  const std::size_t stride = size + page;  // the page below each stack: guard, or unused
   const bool guarded = impl_->guarded_mapped < impl_->guard_budget &&
                        impl_->registry_size.load(std::memory_order_relaxed) < max_registry;
+  // Guarded: a guard page below each stack. Canary-only: back to back, each canary in its
+  // lower neighbour's reserved top bytes; one spare page below the first holds its canary.
+  const std::size_t stride = guarded ? size + page : size;
   std::size_t n;
   if (guarded) {
     n = std::min({max_guarded_per_slab, impl_->guard_budget - impl_->guarded_mapped,
@@ -294,7 +305,7 @@ void stack_pool::map_slab(std::size_t size) {
     n = std::clamp<std::size_t>(impl_->canary_mapped / 2, 16,
                                 std::max<std::size_t>(1, max_slab_bytes / stride));
   }
-  void* mem = ::mmap(nullptr, n * stride, PROT_READ | PROT_WRITE,
+  void* mem = ::mmap(nullptr, n * stride + (guarded ? 0 : page), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (mem == MAP_FAILED) throw std::bad_alloc();
   auto* base = static_cast<std::byte*>(mem);
@@ -317,9 +328,11 @@ void stack_pool::map_slab(std::size_t size) {
 
   free_list& l = impl_->shared_class(size);
   for (std::size_t i = n; i-- > 0;) {
+    // A partly guarded slab (the mapping limit hit mid-way) keeps its stride: its unguarded
+    // stacks' canaries sit in their own spare pages.
     stack s{base + i * stride + page, size,
             i < guards ? stack_protection::guard_page : stack_protection::canary};
-    if (s.protection == stack_protection::canary) std::memcpy(s.limit, &canary_word, 8);
+    if (s.protection == stack_protection::canary) arm_canary(s);
     l.push(s);
   }
 }
@@ -329,7 +342,7 @@ void stack_pool::release(stack s) noexcept {
   // Dead frames leave redzones poisoned; the next fiber on this stack must start clean.
   __asan_unpoison_memory_region(s.limit, s.size);
 #endif
-  if (s.protection == stack_protection::canary) std::memcpy(s.limit, &canary_word, 8);
+  if (s.protection == stack_protection::canary) arm_canary(s);
   // Fast path: this thread's cache has a class of this size with room.
   if (thread_cache* c = tl_cache) [[likely]] {
     for (free_list& l : c->classes)

@@ -11,7 +11,7 @@
 //   Unguarded slabs grow geometrically, so 1M stacks need only a few dozen mappings.
 // * Guard pages first, canaries after. Guarded slabs are handed out until the guard budget
 //   (about half of max_map_count minus a reserve for the rest of the process) is spent; after
-//   that slabs have no guard pages and each stack carries a canary word at its lowest address,
+//   that slabs have no guard pages and each stack has a canary word just below its lowest address,
 //   which the runtime checks whenever a fiber switches out. `stack::protection` says which one a
 //   stack has, so diagnostics can name it.
 // * WEFT_STACK_GUARDS=<n> caps the guard budget (tests use 0 to exercise canaries).
@@ -43,23 +43,34 @@ inline constexpr std::size_t default_stack_size = 64 * 1024;
 
 enum class stack_protection : std::uint8_t {
   guard_page,  // a PROT_NONE page below the stack: overflow faults at once
-  canary,      // a magic word at the lowest address, checked at every switch-out
+  canary,      // a magic word just below the lowest address, checked at every switch-out
 };
 
 const char* to_string(stack_protection p) noexcept;
 
-// One usable stack region [limit, limit + size). Plain value; owned by whoever allocated it.
+// Canary stacks lie back to back in their slab, and each one's canary is the word just below
+// its limit — the top of its lower neighbour, whose last bytes are reserved for it. That page
+// is already resident (the neighbour's control block lives there), so a canary costs no page
+// of its own: a 4 KiB page per fiber at 1M fibers, had it sat at the stack's own lowest word.
+inline constexpr std::size_t canary_reserve = 64;  // at the top of a canary stack's region
+
+// One stack region [limit, limit + size), usable up to top(). Plain value; owned by whoever
+// allocated it.
 struct stack {
   std::byte* limit = nullptr;  // lowest usable address (the guard page, if any, is just below)
-  std::size_t size = 0;        // usable bytes, a multiple of the page size
+  std::size_t size = 0;        // the region's bytes, a multiple of the page size
   stack_protection protection = stack_protection::guard_page;
 
-  std::byte* top() const noexcept { return limit + size; }
+  // One past the highest usable byte: a canary stack leaves its last bytes to its upper
+  // neighbour's canary.
+  std::byte* top() const noexcept {
+    return limit + size - (protection == stack_protection::canary ? canary_reserve : 0);
+  }
   explicit operator bool() const noexcept { return limit != nullptr; }
 };
 
-// True while the canary at the stack's lowest address is intact. Only canary stacks carry one;
-// for guard-page stacks this is always true.
+// True while the canary just below the stack's lowest address is intact. Only canary stacks carry
+// one; for guard-page stacks this is always true.
 bool canary_intact(const stack& s) noexcept;
 
 class stack_pool {

@@ -50,8 +50,8 @@ TEST(StackOverflowDeathTest, SmashedCanaryIsReportedAtSwitchOut) {
         ::setenv("WEFT_STACK_GUARDS", "0", 1);
         coroutine c(
             [](coroutine::self& self) {
-              // Stand-in for frames that ran past the stack's end: overwrite the lowest word.
-              *reinterpret_cast<volatile char*>(self.stack().limit) = 0;
+              // Stand-in for frames that ran past the stack's end: a write just below it.
+              *reinterpret_cast<volatile char*>(self.stack().limit - 1) = 0;
               self.suspend();
             },
             {.name = "canary-victim", .stack_size = 64 * 1024});

@@ -119,7 +119,7 @@ TEST(StackPoolDeathTest, CanaryStacksBeyondTheGuardBudget) {
         stack s = pool.allocate(32 * 1024);
         bool ok = s.protection == stack_protection::canary && weft::ctx::canary_intact(s) &&
                   pool.snapshot().guarded == 0 && pool.snapshot().canary_only > 0;
-        s.limit[3] = std::byte{0};  // an overflow's write
+        s.limit[-3] = std::byte{0};  // an overflow's write, just below the usable region
         ok = ok && !weft::ctx::canary_intact(s);
         pool.release(s);  // re-arms the canary
         stack t = pool.allocate(32 * 1024);
