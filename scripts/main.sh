@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-build=build/release
+# Its own build directory, without the test suite: the main job builds only the library, the
+# examples and the benchmarks (scripts/test.sh builds and runs the tests in build/release).
+build=build/main
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" --buildtype=release
+  meson setup "$build" --buildtype=release -Dtests=false
 fi
 ninja -C "$build"
 
