@@ -115,20 +115,24 @@ void runtime_core::wake_idle_worker_if_needed() noexcept {
   // seq_cst: claims "one searcher is coming" before a sleeper is picked (idle protocol (a)).
   if (!nspinning.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;
   worker* w = nullptr;
+  bool in_poller = false;
   {
     std::lock_guard lk(idle_mu);
     w = pop_idle_locked();
-    if (w != nullptr)
+    if (w != nullptr) {
       w->sleep_word.store(worker::woken_to_spin, std::memory_order_relaxed);  // under idle_mu
+      in_poller = w->in_poller;
+    }
   }
   if (w == nullptr) {
     nspinning.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: undo the claim above
     return;
   }
-  futex_wake_one(w->sleep_word);
+  wake_popped(*w, in_poller);
 }
 
 void runtime_core::wake_worker(worker& w) noexcept {
+  bool in_poller = false;
   {
     std::lock_guard lk(idle_mu);
     if (!w.in_idle_list) return;  // awake: it checks its inbox before it sleeps again
@@ -136,17 +140,44 @@ void runtime_core::wake_worker(worker& w) noexcept {
     w.in_idle_list = false;
     npidle.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: as in worker::idle_sleep
     w.sleep_word.store(worker::woken_for_inbox, std::memory_order_relaxed);  // under idle_mu
+    in_poller = w.in_poller;
   }
-  futex_wake_one(w.sleep_word);
+  wake_popped(w, in_poller);
+}
+
+void runtime_core::wake_popped(worker& w, bool in_poller) noexcept {
+  // A worker waiting in the I/O driver sleeps in epoll_wait, not on its futex word: break that
+  // wait instead (worker.cpp, "The poller"). The driver is installed before any worker can wait
+  // in it, and stays until the runtime is destroyed.
+  if (in_poller)
+    io()->interrupt();
+  else
+    futex_wake_one(w.sleep_word);
 }
 
 worker* runtime_core::pop_idle_locked() noexcept {
   if (idle_workers.empty()) return nullptr;
-  worker* w = idle_workers.back();
-  idle_workers.pop_back();
+  // At most one worker waits in the I/O driver. It keeps watching the file descriptors while it
+  // sleeps, so a futex sleeper is woken first; the poller is interrupted only when it is the
+  // only sleeper left (otherwise nobody could run the new work).
+  auto it = idle_workers.end() - 1;
+  if ((*it)->in_poller && idle_workers.size() > 1) --it;
+  worker* w = *it;
+  idle_workers.erase(it);
   w->in_idle_list = false;
   npidle.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: as in worker::idle_sleep
   return w;
+}
+
+std::shared_ptr<io_driver> runtime_core::io_or_install(io_factory make) {
+  std::lock_guard lk(io_mu_);
+  if (io_holder_ == nullptr) {
+    std::shared_ptr<io_driver> d = make(*this);
+    io_holder_ = std::move(d);
+    // release: the driver is fully constructed before a worker's acquire load in io() sees it.
+    io_.store(io_holder_.get(), std::memory_order_release);
+  }
+  return io_holder_;
 }
 
 void runtime_core::register_task(task* t, worker* cur) noexcept {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "io_driver.hpp"
 #include "task_list.hpp"
 #include "worker.hpp"
 
@@ -49,6 +50,17 @@ class runtime_core {
   // Wakes `w` if it sleeps (its inbox got a pinned fiber).
   void wake_worker(worker& w) noexcept;
 
+  // The I/O driver (io_driver.hpp), or nullptr until one is installed. Lock-free.
+  io_driver* io() const noexcept {
+    return io_.load(std::memory_order_acquire);  // acquire: pairs with io_or_install's release
+  }
+  // The installed I/O driver, first installing make(*this) if there is none (only the first of
+  // concurrent callers creates one). Any thread; throws what `make` throws (then nothing is
+  // installed). The runtime keeps the driver until it is destroyed; callers that may outlive
+  // the runtime keep the returned pointer.
+  using io_factory = std::shared_ptr<io_driver> (*)(runtime_core&);
+  std::shared_ptr<io_driver> io_or_install(io_factory make);
+
   // Called by a finished fiber (on its own stack, on worker w) before its final switch.
   void task_finished(task* t, worker& w) noexcept;
 
@@ -63,6 +75,11 @@ class runtime_core {
   alignas(64) std::atomic<std::uint32_t> npidle{0};     // sleeping workers
   alignas(64) std::atomic<std::uint32_t> nspinning{0};  // workers searching for work
   std::atomic<bool> terminating{false};                 // workers exit their loops
+  // A worker waits in io()->poll() instead of its futex (worker::in_poller). Written under
+  // idle_mu; read without it as a hint by workers deciding whether to poll themselves.
+  std::atomic<bool> poller_blocked{false};
+  // Steady ns of the latest poll by any worker (a hint for the busy workers' starvation check).
+  std::atomic<std::int64_t> last_io_poll_ns{0};
 
  private:
   struct registry_shard {
@@ -74,7 +91,11 @@ class runtime_core {
   template <class F>
   void for_each_live(F&& f);
   bool registry_empty();
+  // Takes a sleeper out of idle_workers: a futex sleeper if there is one, the worker waiting in
+  // the I/O driver only if it is the last. Precondition: idle_mu held.
   worker* pop_idle_locked() noexcept;
+  // Wakes a worker just taken out of idle_workers; `in_poller` as read under idle_mu.
+  void wake_popped(worker& w, bool in_poller) noexcept;
 
   runtime_config cfg_;
   std::vector<std::unique_ptr<worker>> workers_;
@@ -83,6 +104,9 @@ class runtime_core {
 
   std::atomic<std::uint64_t> external_spawns_{0};
   std::atomic<std::uint32_t> round_robin_{0};
+  std::mutex io_mu_;                      // serialises io_or_install
+  std::shared_ptr<io_driver> io_holder_;  // guarded by io_mu_; released with the runtime
+  std::atomic<io_driver*> io_{nullptr};
   friend class worker;
 };
 

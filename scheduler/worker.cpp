@@ -73,6 +73,49 @@
 // for a new one. A sleeper's timeout is its timer heap's nearest deadline: only a worker arms
 // timers in its own heap, so no other thread needs to wake it for a new timer.
 //
+// The poller — I/O readiness (Go's netpoller and findrunnable). The driver is net/poller.cpp;
+// the scheduler sees it only through io_driver.hpp, installed per runtime on first use. A fiber
+// that would block on a file descriptor parks on that descriptor's record in the driver, and a
+// readiness event unparks it. No thread owns epoll_wait for good, and there is no I/O thread:
+//   - A worker that finds nothing local polls without blocking before it searches other
+//     workers (find_runnable) — unless a worker is already blocked in the driver: that one gets
+//     every event (Go's `lastpoll != 0` test), and more polls would only take its events away at
+//     the price of a system call each.
+//   - The first worker to go to sleep while no other waits in the driver becomes the poller. It
+//     enters idle_workers and npidle like every sleeper, so hand-overs (a) and (b) are unchanged,
+//     but it sleeps in epoll_wait with its own nearest timer as the deadline instead of on its
+//     futex; all other sleepers use their futexes. An idle runtime burns nothing: one thread in
+//     epoll_wait, the rest on futexes.
+//   - Waking. pop_idle_locked prefers a futex sleeper, since the poller watches the descriptors
+//     while it sleeps; the poller is taken only when it is the last sleeper (else nobody could
+//     run the new work), and then woken through the driver's interrupt() — an eventfd in its
+//     epoll set — instead of a futex (wake_popped). wake_worker (inbox, shutdown) likewise.
+//   - The poller dispatches what it collected after it has left idle_workers (under idle_mu, as
+//     any sleeper does), so the fibers it wakes land on its own queues as new work and the wake
+//     rule brings in a spinner to share them. It runs all of them before it polls again, since a
+//     worker polls only when it has nothing local: one epoll_wait per batch of wake-ups.
+//   - A worker that never runs dry would never poll, so each fairness tick checks whether any
+//     worker polled in the last 10 ms (Go's sysmon) and polls if none did. The tick runs inside
+//     find_local, which a parking fiber calls before it switches out — still holding its
+//     primitive's lock, which its park hook releases — and dispatching takes descriptor records'
+//     locks. So the tick only collects; the callers dispatch where no lock can be held: after
+//     the park hook (switch_away wraps it), or at once in yield, exit and the scheduling loop.
+// No wake-up is lost. The poller's sleep is governed by idle_mu like a futex sleep: the decision
+// to wake it (a pop, or wake_worker, under idle_mu) precedes interrupt(), and interrupt() leaves
+// the eventfd readable until the poller reads it, so an interrupt that lands before the poller
+// enters epoll_wait makes that epoll_wait return at once. The eventfd is level-triggered and only
+// the worker marked in_poller reads it; another worker's non-blocking poll that sees it leaves it
+// alone (it may be meant for a poller about to sleep). Interrupts are coalesced by a flag the
+// poller clears with an RMW after reading the eventfd: an interrupt whose RMW found the flag set
+// and skipped the write precedes that clear in the flag's modification order, synchronises with
+// it, and the poller takes idle_mu afterwards, so it sees why it was interrupted. A readiness edge
+// that arrives between a failed read (EAGAIN) and the park is not lost either: that is the
+// records' sequence numbers (net/poller.hpp).
+// Rejected: a dedicated I/O thread (one more hand-off and wake-up per event, one more thread to
+// keep awake); every sleeper in epoll_wait (an event would wake them all, or with EPOLLEXCLUSIVE
+// an arbitrary one, and "interrupt the sleeper" becomes ambiguous); polling on every switch (a
+// system call on the hottest path).
+//
 // Scheduling is cooperative: a fiber runs until it blocks, yields or ends. A worker's timers
 // and global-queue fairness are served whenever it switches.
 #include "worker.hpp"
@@ -106,6 +149,10 @@ constexpr std::int64_t spin_period_ns = 50'000;
 // (a child-first spawner, a woken fiber), and taking it early migrates a hot fiber for nothing
 // (Go waits ~3 us before stealing runnext).
 constexpr std::int64_t next_slot_patience_ns = 5'000;
+// A busy worker polls the I/O driver from its fairness tick if nobody polled for this long (Go's
+// sysmon uses the same 10 ms): fibers that became ready on I/O are not starved by fibers that
+// keep every worker busy, and no system call is added while idle workers poll anyway.
+constexpr std::int64_t io_starvation_ns = 10'000'000;
 
 std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 13;
@@ -198,12 +245,32 @@ ctx::context* worker::successor(pick order) noexcept {
 
 void worker::switch_away(task* self, void (*after)(ctx::transfer&), void* arg,
                          pick order) noexcept {
-  ctx::transfer tr{self, successor(order), after, arg};
+  ctx::context* next = successor(order);
+  if (io_pending_) [[unlikely]] {
+    // A parking fiber holds its primitive's lock until its hook has run (the park protocol), and
+    // dispatching takes descriptor records' locks: dispatch once the hook is done.
+    hooked_after_ = after;
+    hooked_arg_ = arg;
+    after = &after_hook_then_dispatch;
+    arg = this;
+  }
+  ctx::transfer tr{self, next, after, arg};
   ctx::context::switch_to(tr);
+}
+
+void worker::after_hook_then_dispatch(ctx::transfer& tr) {
+  auto* w = static_cast<worker*>(tr.arg);
+  tr.arg = w->hooked_arg_;
+  w->hooked_after_(tr);
+  w->dispatch_io();
 }
 
 void worker::yield_fiber(task* self) noexcept {
   task* next = find_local();
+  if (io_pending_) [[unlikely]] {
+    dispatch_io();  // a yielding fiber holds no lock
+    if (next == nullptr) next = find_local();
+  }
   if (next == nullptr) return;
   count.switches.add();
   current_ = next;
@@ -220,7 +287,12 @@ void worker::run_child_first(task* self, task* child) noexcept {
 }
 
 void worker::exit_fiber(task* self, pick order) noexcept {
-  ctx::transfer tr{self, successor(order), &after_exit, nullptr};
+  ctx::context* next = successor(order);
+  if (io_pending_) [[unlikely]] {
+    dispatch_io();  // an ending fiber holds no lock
+    if (next == sched_ctx_) next = successor(order);
+  }
+  ctx::transfer tr{self, next, &after_exit, nullptr};
   ctx::context::exit_to(tr);
 }
 
@@ -347,7 +419,34 @@ task* worker::fairness_pick() noexcept {
   fairness_countdown_ = fairness_tick;
   if (timers_.next_deadline() != timer_heap::never) fire_timers();
   if (yielded_head_ != nullptr) publish_yielded();
+  if (io_driver* io = rt_.io(); io != nullptr && !io_pending_ && io->has_registrations() &&
+                                !rt_.poller_blocked.load(std::memory_order_relaxed)) {  // hints
+    const std::int64_t now = steady_now_ns();
+    // relaxed: a heuristic; a stale value costs one early or late poll. Only collected here: the
+    // caller of find_local dispatches when it is safe (switch_away, yield_fiber, exit_fiber,
+    // find_runnable).
+    if (now - rt_.last_io_poll_ns.load(std::memory_order_relaxed) >= io_starvation_ns)
+      io_pending_ = collect_io(*io, now);
+  }
   return rt_.global().pop();
+}
+
+bool worker::collect_io(io_driver& io, std::int64_t now_ns) noexcept {
+  // relaxed: both are hints. A registration or a blocked poller we do not see yet costs one
+  // useless or one missing non-blocking poll; the blocking poller (idle_sleep) is what
+  // guarantees that readiness is collected.
+  if (!io.has_registrations() || rt_.poller_blocked.load(std::memory_order_relaxed)) return false;
+  rt_.last_io_poll_ns.store(now_ns, std::memory_order_relaxed);  // relaxed: a heuristic
+  return io.poll_now(index_);
+}
+
+void worker::dispatch_io() noexcept {
+  io_pending_ = false;
+  rt_.io()->dispatch(index_);
+}
+
+bool worker::poll_io(io_driver& io, std::int64_t now_ns) noexcept {
+  return collect_io(io, now_ns) && io.dispatch(index_) > 0;
 }
 
 task* worker::find_local_unstealable(pick order) noexcept {
@@ -424,13 +523,21 @@ void worker::stop_spinning() noexcept {
 
 task* worker::find_runnable() {
   for (;;) {
-    if (task* t = find_local()) {
+    task* t = find_local();
+    if (io_pending_) [[unlikely]] {
+      dispatch_io();  // the scheduler's own stack holds no lock
+      if (t == nullptr) continue;
+    }
+    if (t != nullptr) {
       if (spinning_) stop_spinning();
       return t;
     }
-    if (timers_.next_deadline() <= steady_now_ns() && fire_timers()) continue;
+    const std::int64_t now = steady_now_ns();
+    if (timers_.next_deadline() <= now && fire_timers()) continue;
     // acquire: pairs with shutdown()'s store of `terminating`.
     if (rt_.terminating.load(std::memory_order_acquire)) return nullptr;
+    // Fibers ready on I/O are local work once dispatched: before stealing (Go's findrunnable).
+    if (io_driver* io = rt_.io(); io != nullptr && poll_io(*io, now)) continue;
     if (rt_.policy() == scheduling_policy::work_stealing && rt_.worker_count() > 1) {
       if (!spinning_) {
         const std::uint32_t busy =
@@ -482,12 +589,19 @@ bool worker::idle_sleep() {
       }
     }
   }
+  io_driver* const io = rt_.io();
+  bool poller = false;
   {
     std::lock_guard lk(rt_.idle_mu);
     rt_.idle_workers.push_back(this);
     in_idle_list = true;
     sleep_word.store(asleep, std::memory_order_relaxed);  // relaxed: only changed under idle_mu
-    rt_.npidle.fetch_add(1, std::memory_order_seq_cst);   // seq_cst: hand-over (b)
+    // The first sleeper while nobody waits in the I/O driver waits there ("The poller").
+    if (io != nullptr && !rt_.poller_blocked.load(std::memory_order_relaxed)) {
+      rt_.poller_blocked.store(true, std::memory_order_relaxed);  // relaxed: under idle_mu
+      in_poller = poller = true;
+    }
+    rt_.npidle.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: hand-over (b)
   }
   // Hand-over (b): re-check what a producer may have pushed before it could see npidle.
   const bool work =
@@ -495,16 +609,31 @@ bool worker::idle_sleep() {
   if (!work) {
     count.idle_parks.add();
     const std::int64_t deadline = timers_.next_deadline();
-    futex_wait_until(sleep_word, asleep, deadline == timer_heap::never ? -1 : deadline,
-                     deadline == timer_heap::never ? 0 : steady_now_ns());
+    if (poller) {
+      io->wait(index_, deadline);  // until an event, the deadline, or interrupt()
+    } else {
+      futex_wait_until(sleep_word, asleep, deadline == timer_heap::never ? -1 : deadline,
+                       deadline == timer_heap::never ? 0 : steady_now_ns());
+    }
   }
-  std::lock_guard lk(rt_.idle_mu);
-  if (in_idle_list) {  // timed out, re-checked, or woke spuriously: leave the list ourselves
-    std::erase(rt_.idle_workers, this);
-    in_idle_list = false;
-    rt_.npidle.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: as the increment
-  } else if (sleep_word.load(std::memory_order_relaxed) == woken_to_spin) {
-    spinning_ = true;  // the waker counted us in nspinning
+  {
+    std::lock_guard lk(rt_.idle_mu);
+    if (in_idle_list) {  // timed out, re-checked, or woke spuriously: leave the list ourselves
+      std::erase(rt_.idle_workers, this);
+      in_idle_list = false;
+      rt_.npidle.fetch_sub(1, std::memory_order_seq_cst);  // seq_cst: as the increment
+    } else if (sleep_word.load(std::memory_order_relaxed) == woken_to_spin) {
+      spinning_ = true;  // the waker counted us in nspinning
+    }
+    if (poller) {
+      in_poller = false;
+      rt_.poller_blocked.store(false, std::memory_order_relaxed);  // relaxed: under idle_mu
+    }
+  }
+  if (poller) {
+    // Awake and off the idle list: the fibers found ready are new work on this worker.
+    rt_.last_io_poll_ns.store(steady_now_ns(), std::memory_order_relaxed);  // relaxed: a hint
+    io->dispatch(index_);
   }
   return true;
 }

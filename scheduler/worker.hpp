@@ -1,6 +1,6 @@
 // One worker: an OS thread that runs fibers, with its run queue, next slot, inbox of pinned
-// fibers, timer heap and statistics. The scheduling loop and the idle protocol are in
-// worker.cpp (design essay there).
+// fibers, timer heap and statistics; an idle worker also polls the runtime's I/O driver. The
+// scheduling loop and the idle protocol are in worker.cpp (design essay there).
 #pragma once
 
 #include <weft/fiber/context.hpp>
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "config.hpp"
+#include "io_driver.hpp"
 #include "run_queue.hpp"
 #include "task_list.hpp"
 #include "timer_heap.hpp"
@@ -50,7 +51,8 @@ class worker {
 
   // The next task to run without blocking or stealing: inbox, next slot, local deque, global
   // queue, then the yield queue; every 61st tick due timers and the global queue come first and
-  // the yield queue is published to the deque (fairness). nullptr if none.
+  // the yield queue is published to the deque (fairness), and I/O events may be collected for
+  // the caller to dispatch (io_pending_; worker.cpp, "The poller"). nullptr if none.
   task* find_local(pick order = pick::oldest) noexcept;
 
   // Owner: queue t here; as_next puts it in the next slot (newest first) and moves the slot's
@@ -92,6 +94,9 @@ class worker {
   static constexpr std::uint32_t asleep = 0, woken_to_spin = 1, woken_for_inbox = 2;
   std::atomic<std::uint32_t> sleep_word{asleep};  // futex word
   bool in_idle_list = false;
+  // Sleeping in the I/O driver (io_driver.hpp) rather than on sleep_word: waking it is the
+  // driver's interrupt(). At most one worker at a time (runtime_core::poller_blocked).
+  bool in_poller = false;
 
   bool has_visible_work() const noexcept;  // any queue of this worker non-empty (a hint)
   task* steal_next_slot() noexcept;        // a thief's last resort
@@ -108,6 +113,16 @@ class worker {
   // The next local task (it becomes current), or the scheduler context if there is none.
   ctx::context* successor(pick order) noexcept;
   bool fire_timers() noexcept;
+  // A poll of the I/O driver that does not block, unless a worker waits in it already (that one
+  // collects every event); wakes the fibers it finds ready. Returns true if it woke any.
+  bool poll_io(io_driver& io, std::int64_t now_ns) noexcept;
+  // The collecting half of poll_io (no lock taken); true if there is something to dispatch.
+  bool collect_io(io_driver& io, std::int64_t now_ns) noexcept;
+  // Wakes the fibers of the events collect_io left (io_pending_). Precondition: the running
+  // fiber holds no primitive's lock (dispatch takes descriptor records' locks).
+  void dispatch_io() noexcept;
+  // A switch hook that runs the parking fiber's own hook (hooked_after_) and then dispatch_io.
+  static void after_hook_then_dispatch(ctx::transfer& tr);
   void overflow(task* t) noexcept;
 
  public:
@@ -148,6 +163,11 @@ class worker {
   std::uint32_t next_streak_ = 0;          // consecutive picks from the next slot
   std::uint64_t rng_;
   bool spinning_ = false;
+  // The fairness tick collected I/O events that are not dispatched yet: find_local may run on a
+  // parking fiber's stack, under its primitive's lock, so its callers dispatch (worker.cpp).
+  bool io_pending_ = false;
+  void (*hooked_after_)(ctx::transfer&) = nullptr;  // switch_away's deferred hook and its arg
+  void* hooked_arg_ = nullptr;
 };
 
 // The worker running on this thread, or nullptr on a plain thread. Deliberately not inline:

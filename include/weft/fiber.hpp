@@ -16,6 +16,8 @@
 
 #include <weft/channel/channel.hpp>
 #include <weft/model.hpp>
+#include <weft/net/fiber_io.hpp>
+#include <weft/net/sockets.hpp>
 #include <weft/scheduler/config.hpp>
 #include <weft/scheduler/fiber_parker.hpp>
 #include <weft/scheduler/park.hpp>
@@ -49,10 +51,24 @@ std::pair<sender<T>, receiver<T>> sync_channel(std::size_t n) {
 }
 using chan::select;  // its cases: weft::chan::on_recv, on_send, on_timeout, on_default ...
 
+// Sockets (net/; contracts there), hybrid: a fiber parks on the runtime's epoll poller (its
+// worker runs other fibers), a plain thread blocks in poll(2).
+using tcp_stream = net::basic_tcp_stream<net::fiber_io>;
+using tcp_listener = net::basic_tcp_listener<net::fiber_io>;
+using fd_waiter = net::basic_fd_waiter<net::fiber_io>;
+inline bool wait_readable(int fd, net::deadline d = {}) {
+  return net::wait_readable<net::fiber_io>(fd, d);
+}
+inline bool wait_writable(int fd, net::deadline d = {}) {
+  return net::wait_writable<net::fiber_io>(fd, d);
+}
+
 // The M:N model as one type; every static member forwards to weft::fiber's namespace function
 // of the same name (see those for contracts).
 // The blocking primitives are members inherited from sync::primitives (the namespace names).
-struct model : sync::primitives<sched::fiber_parker>, chan::channels<sched::fiber_parker> {
+struct model : sync::primitives<sched::fiber_parker>,
+               chan::channels<sched::fiber_parker>,
+               net::sockets<net::fiber_io> {
   static constexpr const char* name = "fiber";
 
   template <class R>

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include <weft/channel/vocabulary.hpp>
+#include <weft/net/vocabulary.hpp>
 
 namespace weft {
 
@@ -89,6 +90,7 @@ concept model = requires(std::chrono::nanoseconds d, std::chrono::steady_clock::
   requires std::movable<typename M::template join_handle<int>>;
   requires !std::copyable<typename M::template join_handle<int>>;
   requires chan::channel_vocabulary<M>;  // channel/vocabulary.hpp
+  requires net::socket_vocabulary<M>;    // net/vocabulary.hpp
 };
 
 }  // namespace weft

@@ -19,6 +19,8 @@
 
 #include <weft/channel/channel.hpp>
 #include <weft/model.hpp>
+#include <weft/net/os_io.hpp>
+#include <weft/net/sockets.hpp>
 #include <weft/sync/primitives.hpp>
 #include <weft/sync/std_parker.hpp>
 #include <weft/thread/join_handle.hpp>
@@ -53,11 +55,24 @@ std::pair<sender<T>, receiver<T>> sync_channel(std::size_t n) {
 }
 using chan::select;  // its cases: weft::chan::on_recv, on_send, on_timeout, on_default ...
 
+// Sockets (net/; contracts there): a blocking call blocks the calling thread.
+using tcp_stream = net::basic_tcp_stream<net::os_io>;
+using tcp_listener = net::basic_tcp_listener<net::os_io>;
+using fd_waiter = net::basic_fd_waiter<net::os_io>;
+inline bool wait_readable(int fd, net::deadline d = {}) {
+  return net::wait_readable<net::os_io>(fd, d);
+}
+inline bool wait_writable(int fd, net::deadline d = {}) {
+  return net::wait_writable<net::os_io>(fd, d);
+}
+
 // The 1:1 model as one type. Every static member forwards to the namespace function of the same
 // name; see those for contracts.
 // The blocking primitives (mutex, condition_variable ...) are members inherited from
 // sync::primitives: the same types as the namespace names above.
-struct model : sync::primitives<sync::std_parker>, chan::channels<sync::std_parker> {
+struct model : sync::primitives<sync::std_parker>,
+               chan::channels<sync::std_parker>,
+               net::sockets<net::os_io> {
   static constexpr const char* name = "os";
 
   template <class R>

@@ -1,0 +1,103 @@
+// Shared by the net/ tests: the environments a typed test runs in (weft::os threads; weft::fiber
+// on explicit runtimes of one and two workers and under each scheduling policy), loopback
+// helpers, and the descriptor limit.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <weft/fiber.hpp>
+#include <weft/os.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "support.hpp"
+
+namespace net_test {
+
+// The body of a typed test runs as a task of the environment's model: the calling thread for
+// weft::os, a fiber of a fresh runtime for weft::fiber (so M::spawn inside it lands there).
+struct os_env {
+  using M = weft::os::model;
+  static constexpr bool fibers = false;
+  static std::string name() { return "os"; }
+  template <class F>
+  static void run(F&& body) {
+    std::forward<F>(body)();
+  }
+};
+
+template <std::size_t Workers, weft::scheduling_policy Policy>
+struct fiber_env {
+  using M = weft::fiber::model;
+  static constexpr bool fibers = true;
+  static std::string name() {
+    return "fiber" + std::to_string(Workers) + "_" + weft::to_string(Policy);
+  }
+  template <class F>
+  static void run(F&& body) {
+    weft::runtime rt{{.workers = Workers, .policy = Policy, .name = "net-test"}};
+    rt.block_on(std::forward<F>(body));
+  }
+};
+
+using ws1 = fiber_env<1, weft::scheduling_policy::work_stealing>;
+using ws2 = fiber_env<2, weft::scheduling_policy::work_stealing>;
+using fifo2 = fiber_env<2, weft::scheduling_policy::global_fifo>;
+using pinned2 = fiber_env<2, weft::scheduling_policy::pinned>;
+
+// Every model and policy: for the behaviour tests.
+using all_envs = ::testing::Types<os_env, ws1, ws2, fifo2, pinned2>;
+// Both models, the fiber model on one and two workers: for the heavy tests.
+using main_envs = ::testing::Types<os_env, ws1, ws2>;
+
+struct env_name {
+  template <class E>
+  static std::string GetName(int) {
+    return E::name();
+  }
+};
+
+// Raises the soft descriptor limit to the hard one; returns the soft limit now in force.
+inline std::size_t raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 1024;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+    ::getrlimit(RLIMIT_NOFILE, &r);
+  }
+  return r.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20 : static_cast<std::size_t>(r.rlim_cur);
+}
+
+// Whether ::1 can be bound here (some CI containers have no IPv6 loopback).
+inline bool ipv6_loopback_available() {
+  try {
+    auto l = weft::os::tcp_listener::bind(weft::net::address::loopback_v6(0));
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
+
+// A connected pair on loopback: {the connecting end, the accepted end}. The kernel completes a
+// loopback handshake without accept(), so one task can do both.
+template <class M>
+std::pair<typename M::tcp_stream, typename M::tcp_stream> connected_pair(
+    const weft::net::address& where = weft::net::address::loopback_v4(0)) {
+  auto l = M::tcp_listener::bind(where);
+  auto client = M::tcp_stream::connect(l.local_address(), std::chrono::seconds(10));
+  auto server = l.accept(std::chrono::seconds(10));
+  return {std::move(client), std::move(server)};
+}
+
+inline std::span<const std::byte> bytes_of(std::string_view s) {
+  return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+}  // namespace net_test
