@@ -46,6 +46,7 @@ void mpmc(std::size_t capacity, int per_producer) {
       for (std::uint64_t m : rx1) {
         const auto p = static_cast<int>(m >> 32);
         const auto seq = static_cast<std::int64_t>(m & 0xffffffffu);
+        // relaxed (both counters): only read after the consumers were joined
         if (seq <= last[p]) disorder.fetch_add(1, std::memory_order_relaxed);
         last[p] = seq;
         if (seen[static_cast<std::size_t>(p) * per_producer + seq].fetch_add(1) != 0)
@@ -97,6 +98,7 @@ TYPED_TEST(ChannelStress, TimedReceiversRacingSenders) {
     std::vector<typename M::template join_handle<void>> hs;
     for (int r = 0; r < 3; ++r)
       hs.push_back(M::spawn([&, r, rx1 = rx] {
+        // relaxed: a stop hint; the values themselves are published by the channel's lock
         for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) {
           auto v = rx1.recv_for(std::chrono::microseconds((i + r) % 4));
           if (v) {
