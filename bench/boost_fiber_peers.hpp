@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace weft_bench {
 
@@ -51,6 +53,48 @@ inline void BM_boost_fiber_ping_pong(benchmark::State& state) {
   }
   to_partner.close();
   partner.join();
+}
+
+// `tasks` fibers each doing `per` locked increments of one counter, all on this thread.
+inline void boost_fiber_mutex_counter(benchmark::State& state, int tasks, int per) {
+  for (auto _ : state) {
+    bf::mutex mu;
+    std::int64_t counter = 0;
+    std::vector<bf::fiber> fs;
+    for (int t = 0; t < tasks; ++t)
+      fs.emplace_back([&mu, &counter, per] {
+        for (int i = 0; i < per; ++i) {
+          std::lock_guard lk(mu);
+          ++counter;
+        }
+      });
+    for (auto& f : fs) f.join();
+    if (counter != std::int64_t{tasks} * per) state.SkipWithError("lost an increment");
+  }
+  state.SetItemsProcessed(state.iterations() * tasks * per);
+}
+
+// `producers` fibers each push `per` values into one buffered_channel(cap); this fiber
+// consumes and checks the sum. All on this thread.
+inline void boost_fiber_fan_in(benchmark::State& state, int producers, std::int64_t per,
+                               std::size_t cap) {
+  for (auto _ : state) {
+    bf::buffered_channel<std::int64_t> ch(cap);
+    std::vector<bf::fiber> fs;
+    for (int p = 0; p < producers; ++p)
+      fs.emplace_back([&ch, per] {
+        for (std::int64_t i = 0; i < per; ++i) ch.push(i);
+      });
+    std::int64_t sum = 0;
+    for (std::int64_t n = 0; n < producers * per; ++n) {
+      std::int64_t v = 0;
+      ch.pop(v);
+      sum += v;
+    }
+    for (auto& f : fs) f.join();
+    if (sum != producers * (per * (per - 1) / 2)) state.SkipWithError("fan-in lost a message");
+  }
+  state.SetItemsProcessed(state.iterations() * producers * per);
 }
 
 }  // namespace weft_bench

@@ -215,10 +215,11 @@ ROWS = [
      "fan_in/unbounded/fiber", 400_000, ["fan_in/unbounded/mutex_condvar_queue"],
      "fiber: 2 workers"),
     ("4. 4 producers -> 1 consumer, bounded 1024, per msg", "fan_in/bounded1024/os",
-     "fan_in/bounded1024/fiber", 400_000, [], "fiber: 2 workers"),
+     "fan_in/bounded1024/fiber", 400_000, ["fan_in/bounded1024/boost_fiber"],
+     "fiber: 2 workers; Boost.Fiber: 1 thread"),
     ("5. mutex: 16 tasks x 100k increments, per lock", "mutex/16x100k/os",
-     "mutex/16x100k/fiber", 1_600_000, ["mutex/16x100k/std_mutex"],
-     "os: 16 threads; fiber: 16 fibers on 2 workers"),
+     "mutex/16x100k/fiber", 1_600_000, ["mutex/16x100k/std_mutex", "mutex/16x100k/boost_fiber"],
+     "os: 16 threads; fiber: 16 fibers on 2 workers; Boost.Fiber: 16 fibers on 1 thread"),
     None,  # 6. fan-out goes here
     ("7. fork-join fib(20), a spawn per call", "fork_join/fib20/os", "fork_join/fib20/fiber", 1,
      ["fork_join/fib27/fiber"], "fib(20) is the largest n threads run in ~1 s; fib(27) for "
@@ -235,6 +236,8 @@ PEER_LABELS = {
     "ping_pong/cap1_2w/fiber": "fiber 2 workers",
     "fan_in/unbounded/mutex_condvar_queue": "threads + mutex/condvar queue",
     "mutex/16x100k/std_mutex": "std::mutex, 16 threads",
+    "mutex/16x100k/boost_fiber": "Boost.Fiber mutex",
+    "fan_in/bounded1024/boost_fiber": "Boost.Fiber buffered_channel(1024)",
     "fork_join/fib27/fiber": "fiber fib(27)",
 }
 

@@ -158,6 +158,9 @@ void register_all() {
       compare::fan_in<fiber>(s, two, fan_in_producers, fan_in_per, c);
     });
   }
+  add("fan_in/bounded1024/boost_fiber", [](benchmark::State& s) {
+    weft_bench::boost_fiber_fan_in(s, fan_in_producers, fan_in_per, 1024);
+  });
   add("fan_in/unbounded/mutex_condvar_queue",
       [](benchmark::State& s) { mcv_fan_in(s, fan_in_producers, fan_in_per); });
 
@@ -166,6 +169,9 @@ void register_all() {
       [](benchmark::State& s) { compare::mutex_counter<os>(s, one, mutex_tasks, mutex_per); });
   add("mutex/16x100k/fiber",
       [](benchmark::State& s) { compare::mutex_counter<fiber>(s, two, mutex_tasks, mutex_per); });
+  add("mutex/16x100k/boost_fiber", [](benchmark::State& s) {
+    weft_bench::boost_fiber_mutex_counter(s, mutex_tasks, mutex_per);
+  });
   add("mutex/16x100k/std_mutex", [](benchmark::State& s) {
     compare::mutex_counter<os, std::mutex>(s, one, mutex_tasks, mutex_per);
   });
