@@ -18,7 +18,7 @@ ninja -C "$build"
 
 echo "== examples (the Rust book's chapter 16 programs), on each model =="
 for ex in spawn_join move_vector thread_pool channel_hello channel_iterate channel_producers \
-  channel_worker_pool channel_select; do
+  channel_worker_pool channel_select counter; do
   for model in os fiber; do
     echo "-- $ex --model=$model"
     "$build/examples/$ex" --model=$model

@@ -38,4 +38,16 @@ steady_time steady_deadline(const std::chrono::time_point<Clock, Duration>& t) n
   }
 }
 
+// Calls attempt(steady deadline for t) until it returns true (then true), or until `t` has
+// passed on Clock (then false). For steady_clock that is one attempt; another clock is re-read
+// after each timed-out attempt, since it may have been adjusted meanwhile. Throws what attempt
+// throws.
+template <class Clock, class Duration, class Attempt>
+bool retry_until(const std::chrono::time_point<Clock, Duration>& t, Attempt&& attempt) {
+  for (;;) {
+    if (attempt(steady_deadline(t))) return true;
+    if (Clock::now() >= t) return false;
+  }
+}
+
 }  // namespace weft::sync

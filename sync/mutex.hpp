@@ -133,11 +133,7 @@ class basic_mutex {
   }
   template <class Clock, class Duration>
   [[nodiscard]] bool try_lock_until(const std::chrono::time_point<Clock, Duration>& t) {
-    if (try_lock()) return true;
-    for (;;) {
-      if (lock_before(steady_deadline(t))) return true;
-      if (Clock::now() >= t) return false;  // steady_clock: at once; others may have been reset
-    }
+    return try_lock() || retry_until(t, [this](steady_time d) { return lock_before(d); });
   }
 
   // Releases the mutex; wakes one waiter, or hands the mutex to the oldest one in hand-off mode.

@@ -418,8 +418,7 @@ TYPED_TEST(ConditionVariableDeathTest, DestroyedWithAWaiterTerminatesNamingIt) {
 
 class FiberConditionVariable : public ::testing::TestWithParam<weft::scheduling_policy> {};
 INSTANTIATE_TEST_SUITE_P(AllPolicies, FiberConditionVariable,
-                         ::testing::ValuesIn(weft_test::all_policies),
-                         [](const auto& info) { return std::string(weft::to_string(info.param)); });
+                         ::testing::ValuesIn(weft_test::all_policies), sync_test::policy_name{});
 
 TEST_P(FiberConditionVariable, ThreadAndFiberPingPong) {
   watchdog dog("thread/fiber ping-pong", 120s);

@@ -288,7 +288,7 @@ TYPED_TEST(MutexDeathTest, DestroyedWithAWaiterTerminatesNamingIt) {
 
 class FiberMutex : public ::testing::TestWithParam<weft::scheduling_policy> {};
 INSTANTIATE_TEST_SUITE_P(AllPolicies, FiberMutex, ::testing::ValuesIn(weft_test::all_policies),
-                         [](const auto& info) { return std::string(weft::to_string(info.param)); });
+                         sync_test::policy_name{});
 
 TEST_P(FiberMutex, ThreadsAndFibersContendExactly) {
   watchdog dog("thread+fiber contention", 180s);

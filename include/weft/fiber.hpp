@@ -31,7 +31,20 @@ namespace weft::fiber {
 // Blocking primitives (sync/; contracts there), hybrid: a fiber parks (its worker runs others), a
 // plain thread blocks; fibers and threads may share one primitive.
 using mutex = sync::basic_mutex<sched::fiber_parker>;
+using shared_mutex = sync::basic_shared_mutex<sched::fiber_parker>;
 using condition_variable = sync::basic_condition_variable<sched::fiber_parker>;
+template <class T, class Mutex = mutex>
+using synchronized = sync::synchronized<T, Mutex>;
+template <std::ptrdiff_t Max = sync::semaphore_max>
+using counting_semaphore = sync::basic_counting_semaphore<sched::fiber_parker, Max>;
+using binary_semaphore = counting_semaphore<1>;
+using latch = sync::basic_latch<sched::fiber_parker>;
+template <class CompletionFunction = sync::noop_completion>
+using barrier = sync::basic_barrier<sched::fiber_parker, CompletionFunction>;
+using wait_group = sync::basic_wait_group<sched::fiber_parker>;
+using once_flag = sync::basic_once_flag<sched::fiber_parker>;
+using event = sync::basic_event<sched::fiber_parker>;
+using sync::call_once;
 
 // Channels (channel/; contracts in weft::chan), hybrid: fibers and plain threads may be the two
 // ends of one channel.

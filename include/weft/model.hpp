@@ -27,6 +27,7 @@
 
 #include <weft/channel/vocabulary.hpp>
 #include <weft/net/vocabulary.hpp>
+#include <weft/sync/vocabulary.hpp>
 
 namespace weft {
 
@@ -90,6 +91,7 @@ concept model = requires(std::chrono::nanoseconds d, std::chrono::steady_clock::
   requires std::movable<typename M::template join_handle<int>>;
   requires !std::copyable<typename M::template join_handle<int>>;
   requires chan::channel_vocabulary<M>;  // channel/vocabulary.hpp
+  requires sync::sync_vocabulary<M>;     // sync/vocabulary.hpp
   requires net::socket_vocabulary<M>;    // net/vocabulary.hpp
 };
 

@@ -36,7 +36,20 @@ namespace weft::os {
 // Blocking primitives (sync/; contracts there), on the std-only parker: a waiting task blocks
 // its thread.
 using mutex = sync::basic_mutex<sync::std_parker>;
+using shared_mutex = sync::basic_shared_mutex<sync::std_parker>;
 using condition_variable = sync::basic_condition_variable<sync::std_parker>;
+template <class T, class Mutex = mutex>
+using synchronized = sync::synchronized<T, Mutex>;
+template <std::ptrdiff_t Max = sync::semaphore_max>
+using counting_semaphore = sync::basic_counting_semaphore<sync::std_parker, Max>;
+using binary_semaphore = counting_semaphore<1>;
+using latch = sync::basic_latch<sync::std_parker>;
+template <class CompletionFunction = sync::noop_completion>
+using barrier = sync::basic_barrier<sync::std_parker, CompletionFunction>;
+using wait_group = sync::basic_wait_group<sync::std_parker>;
+using once_flag = sync::basic_once_flag<sync::std_parker>;
+using event = sync::basic_event<sync::std_parker>;
+using sync::call_once;
 
 // Channels (channel/; contracts in weft::chan): Rust's mpsc generalised to MPMC, and select.
 template <class T>
