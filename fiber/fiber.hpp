@@ -1,15 +1,17 @@
-// A fiber: a context plus the stack it runs on, with its control block at the top of that stack.
+// A fiber: a context plus the stack it runs on, with its control block at the top of that stack
+// (emplace) or apart from it (emplace_apart: the scheduler's tasks, see task_memory.hpp).
 //
 // Memory layout of one fiber stack (addresses grow upwards):
 //
 //     top  ->  stack_header   {magic, owner}  fixed place: the overflow handler finds it from the
 //                                             faulting stack alone
-//              T : fiber      the control block (the scheduler's task, or a coroutine's frame)
+//              T : fiber      the control block (a coroutine's frame; a task's lives apart)
 //              ...            the fiber's own frames, growing down
 //     limit -> [canary word just below, in the lower neighbour's reserved top bytes, on
 //               canary-protected stacks; a guard page below, on guard-protected stacks]
 //
-// So spawning is one pooled stack plus a placement-new: no heap allocation on the hot path.
+// So creating a fiber is a pooled stack (and, for a task, a pooled block) plus a placement-new:
+// no heap allocation on the hot path.
 //
 // This file also holds `coroutine`, a fiber driven by hand (resume until it suspends or ends),
 // used by tests, benchmarks and generators; the scheduler builds its tasks on `fiber` directly.
@@ -72,6 +74,21 @@ class fiber : public context {
     void* usable_top = reinterpret_cast<void*>(at & ~std::uintptr_t{15});
     T* t = ::new (reinterpret_cast<void*>(at))
         T(placement{s, usable_top}, std::forward<Args>(args)...);
+    ::new (reinterpret_cast<void*>(top)) stack_header{stack_header::magic_value, t};
+    return t;
+  }
+
+  // Constructs a T (derived from fiber) in `storage` — sizeof(T) bytes, 64-byte aligned, owned
+  // by the caller — to run on `s`; only the stack header is written at the top of `s`. The
+  // block then outlives the stack if its owner wants (the scheduler releases a task's stack when
+  // the fiber ends and its block when it is joined). Throws what T's constructor throws; then
+  // `s` and `storage` are left to the caller.
+  template <class T, class... Args>
+  static T* emplace_apart(void* storage, ctx::stack s, Args&&... args) {
+    static_assert(std::is_base_of_v<fiber, T>);
+    auto top = reinterpret_cast<std::uintptr_t>(s.top()) - sizeof(stack_header);
+    void* usable_top = reinterpret_cast<void*>(top & ~std::uintptr_t{15});
+    T* t = ::new (storage) T(placement{s, usable_top}, std::forward<Args>(args)...);
     ::new (reinterpret_cast<void*>(top)) stack_header{stack_header::magic_value, t};
     return t;
   }

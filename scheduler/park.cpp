@@ -11,6 +11,7 @@
 #include "runtime.hpp"
 #include "spawn.hpp"
 #include "task.hpp"
+#include "task_memory.hpp"
 #include "worker.hpp"
 
 namespace weft::sched {
@@ -146,9 +147,9 @@ void release_task(task* t) noexcept {
       std::fprintf(stderr, "weft: detached fiber '%s' ended with an exception: %s\n",
                    fiber::detail::label(t->name(), t->id()).c_str(), what.c_str());
   }
-  const ctx::stack s = t->stack();
+  const std::size_t bytes = t->block_bytes;
   t->~task();
-  ctx::stack_pool::global().release(s);
+  task_memory::release(t, bytes);
 }
 
 }  // namespace weft::sched

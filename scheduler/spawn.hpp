@@ -20,6 +20,7 @@
 #include "cancelled.hpp"
 #include "runtime_core.hpp"
 #include "task.hpp"
+#include "task_memory.hpp"
 
 namespace weft::fiber {
 
@@ -145,22 +146,28 @@ using spawn_result_t = detail::result_t<F, Args...>;
 
 namespace detail {
 
-// Constructs the task on a pooled stack and hands it to the scheduler.
+// Constructs the task in a pooled block, to run on a pooled stack, and hands it to the
+// scheduler.
 template <class F, class... Args>
 join_handle<result_t<F, Args...>> spawn_on(sched::runtime_core& rt, const spawn_options& opts,
                                            F&& f, Args&&... args) {
   using R = result_t<F, Args...>;
   using T = sched::task_of<R, std::decay_t<F>, std::decay_t<Args>...>;
+  static_assert(alignof(T) <= sched::task_memory::block_alignment);
   ctx::stack s = rt.allocate_stack(opts.stack_size);
   const bool pinned = opts.pinned || rt.policy() == scheduling_policy::pinned;
   T* t;
+  void* block = nullptr;
   try {
-    t = ctx::fiber::emplace<T>(s, opts.name, &rt, pinned, std::forward<F>(f),
-                               std::forward<Args>(args)...);
+    block = sched::task_memory::allocate(sizeof(T));
+    t = ctx::fiber::emplace_apart<T>(block, s, opts.name, &rt, pinned, std::forward<F>(f),
+                                     std::forward<Args>(args)...);
   } catch (...) {
+    if (block != nullptr) sched::task_memory::release(block, sizeof(T));
     ctx::stack_pool::global().release(s);
     throw;
   }
+  t->block_bytes = static_cast<std::uint32_t>(sizeof(T));
   join_handle<R> h(t);  // before submit: the task may run and finish at once
   rt.submit_spawned(t, opts);
   return h;

@@ -1,11 +1,13 @@
 // The control block of one fiber on the runtime: a ctx::fiber (context, stack, id, name) plus
-// what the scheduler, the parking seam and join need. It lives at the top of the fiber's own
-// stack (ctx::fiber::emplace), so a spawn is a pooled stack and a placement-new.
+// what the scheduler, the parking seam and join need. It lives apart from the fiber's stack, in
+// a pooled block (task_memory.hpp says why), so a spawn is a pooled stack, a pooled block and a
+// placement-new.
 //
-// Lifetime: two references, the fiber's own and its join_handle's. The fiber drops its
-// reference in the hook of its final switch (after it is completely switched out); the handle
-// drops its reference after join() or detach(). Whoever drops the last one destroys the block
-// and returns the stack, so a finished fiber's result waits in place until it is joined.
+// Lifetime: the stack is returned in the hook of the fiber's final switch (after it is completely
+// switched out), and the block holds two references, the fiber's own and its join_handle's. The
+// fiber drops its reference in that same hook; the handle drops its reference after join() or
+// detach(). Whoever drops the last one destroys the block, so a finished fiber's result waits
+// in its block, without a stack, until it is joined.
 #pragma once
 
 #include <weft/fiber/fiber.hpp>
@@ -67,13 +69,17 @@ struct task : ctx::fiber {
   task* reg_prev = nullptr;
   task* reg_next = nullptr;
   std::uint32_t reg_shard = 0;
+
+  // The size the block was allocated with (task_memory::allocate), to release it.
+  std::uint32_t block_bytes = 0;
 };
 
 // The fiber entry point of every task (park.cpp): invoke, publish the result, exit.
 void task_entry(ctx::transfer* first);
 
-// Drops one of the task's two references; the last one destroys it and returns its stack. An
-// exception nobody joined is reported on stderr, with the fiber's name.
+// Drops one of the task's two references; the last one destroys it and returns its block (its
+// stack went back when the fiber ended). An exception nobody joined is reported on stderr, with
+// the fiber's name.
 void release_task(task* t) noexcept;
 
 // Holds the result of a task whose callable returns R.

@@ -144,6 +144,9 @@ class worker {
   runtime_core& rt_;
   const std::uint32_t index_;
   const scheduling_policy policy_;
+  // Whether thieves may take the next slot (work_stealing with more than one worker). If not,
+  // the owner reads and writes it without locked instructions.
+  const bool slot_stealable_;
   std::thread thread_;
   ctx::context* sched_ctx_ = nullptr;  // this thread's own stack while a fiber runs
   task* current_ = nullptr;
