@@ -1,6 +1,7 @@
-// A FIFO of tasks under a mutex, linked through task::link: the global injection queue and the
-// per-worker inbox of pinned fibers. Emptiness is readable without the lock (an atomic count)
-// so idle checks stay cheap.
+// FIFOs of tasks linked through task::link: task_fifo, unsynchronised (a worker's private yield
+// queue); task_list, one under a mutex (the global injection queue and the per-worker inbox of
+// pinned fibers), whose emptiness is readable without the lock (an atomic count) so idle checks
+// stay cheap.
 #pragma once
 
 #include <atomic>
@@ -10,6 +11,24 @@
 #include "task.hpp"
 
 namespace weft::sched {
+
+// An intrusive FIFO with no synchronisation of its own: its owner serialises every call.
+struct task_fifo {
+  task* head = nullptr;
+  task* tail = nullptr;
+
+  bool empty() const noexcept { return head == nullptr; }
+  void push(task* t) noexcept {
+    t->link = nullptr;
+    (tail != nullptr ? tail->link : head) = t;
+    tail = t;
+  }
+  task* pop() noexcept {
+    task* t = head;
+    if (t != nullptr && (head = t->link) == nullptr) tail = nullptr;
+    return t;
+  }
+};
 
 class task_list {
  public:
@@ -35,7 +54,7 @@ class task_list {
     if (empty()) return 0;
     std::lock_guard lk(mu_);
     std::size_t n = 0;
-    while (n < max && head_ != nullptr) out[n++] = pop_locked();
+    while (n < max && !q_.empty()) out[n++] = pop_locked();
     return n;
   }
 
@@ -50,28 +69,20 @@ class task_list {
 
  private:
   void append_locked(task* t) noexcept {
-    t->link = nullptr;
-    if (tail_ != nullptr)
-      tail_->link = t;
-    else
-      head_ = t;
-    tail_ = t;
+    q_.push(t);
     // release: a reader that sees the new size and then takes the lock finds the task.
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   task* pop_locked() noexcept {
-    task* t = head_;
+    task* t = q_.pop();
     if (t == nullptr) return nullptr;
-    head_ = t->link;
-    if (head_ == nullptr) tail_ = nullptr;
     // relaxed: only changed under mu_; readers outside the lock treat it as a hint.
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     return t;
   }
 
   std::mutex mu_;
-  task* head_ = nullptr;
-  task* tail_ = nullptr;
+  task_fifo q_;  // guarded by mu_
   std::atomic<std::size_t> size_{0};
 };
 

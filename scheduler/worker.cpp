@@ -327,37 +327,21 @@ void worker::requeue_yielded(task* t) noexcept {
     rt_.make_runnable_from(this, t, /*as_next=*/false);
     return;
   }
-  t->link = nullptr;
-  if (yielded_tail_ != nullptr)
-    yielded_tail_->link = t;
-  else
-    yielded_head_ = t;
-  yielded_tail_ = t;
-}
-
-task* worker::pop_yielded() noexcept {
-  task* t = yielded_head_;
-  if (t != nullptr && (yielded_head_ = t->link) == nullptr) yielded_tail_ = nullptr;
-  return t;
+  yielded_.push(t);
 }
 
 void worker::publish_yielded() noexcept {
-  task* keep_head = nullptr;
-  task* keep_tail = nullptr;
+  task_fifo keep;
   bool published = false;
-  while (task* t = pop_yielded()) {
+  while (task* t = yielded_.pop()) {
     if (t->pinned && policy_ == scheduling_policy::work_stealing) {
-      // A pinned fiber must not reach a stealable queue: it stays private.
-      t->link = nullptr;
-      (keep_tail != nullptr ? keep_tail->link : keep_head) = t;
-      keep_tail = t;
+      keep.push(t);  // a pinned fiber must not reach a stealable queue: it stays private
       continue;
     }
     push_local(t, /*as_next=*/false);
     published = true;
   }
-  yielded_head_ = keep_head;
-  yielded_tail_ = keep_tail;
+  yielded_ = keep;
   // Now visible to thieves; a sleeping worker may take a share (best effort, as in
   // make_runnable_from for the local queue).
   if (published) rt_.wake_idle_worker_if_needed();
@@ -421,13 +405,13 @@ task* worker::find_local(pick order) noexcept {
   if (!rt_.global().empty()) [[unlikely]] {
     if ((t = take_global_batch()) != nullptr) return t;
   }
-  return pop_yielded();
+  return yielded_.pop();
 }
 
 task* worker::fairness_pick() noexcept {
   fairness_countdown_ = fairness_tick;
   if (timers_.next_deadline() != timer_heap::never) fire_timers();
-  if (yielded_head_ != nullptr) publish_yielded();
+  if (!yielded_.empty()) publish_yielded();
   if (io_driver* io = rt_.io(); io != nullptr && !io_pending_ && io->has_registrations() &&
                                 !rt_.poller_blocked.load(std::memory_order_relaxed)) {  // hints
     const std::int64_t now = steady_now_ns();
@@ -463,7 +447,7 @@ task* worker::find_local_unstealable(pick order) noexcept {
   switch (policy_) {
     case scheduling_policy::pinned:
       if ((t = pop_local(order)) != nullptr) return t;
-      return pop_yielded();
+      return yielded_.pop();
     case scheduling_policy::global_fifo:
       return rt_.global().pop();
     case scheduling_policy::work_stealing:

@@ -131,7 +131,6 @@ class worker {
   void requeue_yielded(task* t) noexcept;
 
  private:
-  task* pop_yielded() noexcept;
   [[gnu::cold]] task* fairness_pick() noexcept;  // the 61st tick: timers, yielders, global
   [[gnu::cold]] task* find_local_unstealable(pick order) noexcept;  // pinned, global_fifo
   // Moves the yield queue's unpinned tasks to the deque, where thieves see them.
@@ -159,8 +158,7 @@ class worker {
   // atomic operation. The last local source (a yielder lets everything else run first);
   // published to the deque every fairness tick, so thieves get a share and nothing waits
   // behind a busy deque for longer than one tick.
-  task* yielded_head_ = nullptr;
-  task* yielded_tail_ = nullptr;
+  task_fifo yielded_;
 
   std::uint32_t fairness_countdown_ = 61;  // global queue and timers first when it hits 0
   std::uint32_t next_streak_ = 0;          // consecutive picks from the next slot
