@@ -40,7 +40,8 @@
 //
 // Yield queue. A yielding fiber goes to a FIFO private to its worker (no atomic operation), the
 // last local source: everything else runnable here runs first. The fairness tick moves it to
-// the deque, where thieves see it.
+// the deque, where thieves see it. Being private, it needs no switch hook either: the yielder
+// queues itself just before its switch, which nothing else on this thread can overtake.
 //
 // Stealing. An idle worker that may spin (at most about half the non-sleeping workers spin)
 // probes victims in random order and takes about half of a victim's deque, oldest first (the
@@ -162,12 +163,13 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
 }
 
 // Hooks run on the successor's stack once the departing fiber is saved.
-// A yielding fiber was runnable all along: it goes to the tail of this worker's yield queue, and
-// the wake rule is skipped (nothing new became runnable).
+// A fiber that yields under global_fifo goes to the shared queue (the other policies queue it
+// without a hook: worker::yield_fiber).
 void after_yield(ctx::transfer& tr) {
   auto* t = static_cast<task*>(tr.from);
   t->check_stack_after_switch_out();
-  static_cast<worker*>(tr.arg)->requeue_yielded(t);
+  static_cast<worker*>(tr.arg)->runtime().make_runnable_from(static_cast<worker*>(tr.arg), t,
+                                                             /*as_next=*/false);
 }
 
 // A spawner that ran its child first waits in the next slot: stealable, and what the child's exit
@@ -272,8 +274,21 @@ void worker::after_hook_then_dispatch(ctx::transfer& tr) {
   w->dispatch_io();
 }
 
+[[gnu::always_inline]] inline task* worker::find_yield_successor() noexcept {
+  // find_local's order with the common case of a yield — only the yield queue holds work — in
+  // one pass of plain loads (hints, as in find_local); anything else takes the general path.
+  if (fairness_countdown_ > 1 && policy_ == scheduling_policy::work_stealing && inbox_.empty() &&
+      next_slot_.load(std::memory_order_relaxed) == nullptr &&  // relaxed: a hint, as above
+      local_.empty() && rt_.global().empty()) {
+    --fairness_countdown_;
+    next_streak_ = 0;
+    return yielded_.pop();
+  }
+  return find_local_out_of_line();
+}
+
 void worker::yield_fiber(task* self) noexcept {
-  task* next = find_local();
+  task* next = find_yield_successor();
   if (io_pending_) [[unlikely]] {
     dispatch_io();  // a yielding fiber holds no lock
     if (next == nullptr) next = find_local();
@@ -281,8 +296,23 @@ void worker::yield_fiber(task* self) noexcept {
   if (next == nullptr) return;
   count.switches.add();
   current_ = next;
-  ctx::transfer tr{self, next, &after_yield, this};
+  if (policy_ == scheduling_policy::global_fifo) [[unlikely]] {
+    // The yielder goes to the shared queue, where another worker could take it at once: only
+    // once it is saved, in the hook.
+    ctx::transfer tr{self, next, &after_yield, this};
+    ctx::context::switch_to(tr);
+    return;
+  }
+  // No hook: the yield queue is private to this thread, and nothing runs here between this push
+  // and the switch (the successor is already chosen, so no fairness tick can publish the queue
+  // to the deque first). So nobody can resume `self` before the switch has saved it — the
+  // invariant the hooks exist for — and the switch skips the hook's indirect call.
+  yielded_.push(self);
+  ctx::transfer tr{self, next, nullptr, nullptr};
   ctx::context::switch_to(tr);
+  // Resumed: the stack check that the hook would have made at the switch-out (the saved stack
+  // pointer is still the one that switch stored).
+  self->check_stack_after_switch_out();
 }
 
 void worker::run_child_first(task* self, task* child) noexcept {
@@ -320,14 +350,6 @@ void worker::push_local(task* t, bool as_next) noexcept {
     t = old;
   }
   if (!local_.push(t)) overflow(t);
-}
-
-void worker::requeue_yielded(task* t) noexcept {
-  if (policy_ == scheduling_policy::global_fifo) [[unlikely]] {  // one shared queue: yielders too
-    rt_.make_runnable_from(this, t, /*as_next=*/false);
-    return;
-  }
-  yielded_.push(t);
 }
 
 void worker::publish_yielded() noexcept {

@@ -124,13 +124,10 @@ class worker {
   // A switch hook that runs the parking fiber's own hook (hooked_after_) and then dispatch_io.
   static void after_hook_then_dispatch(ctx::transfer& tr);
   void overflow(task* t) noexcept;
-
- public:
-  // Owner: queues a task that yielded at the tail of the yield queue (no wake-up: it was runnable
-  // all along).
-  void requeue_yielded(task* t) noexcept;
-
- private:
+  // find_local() for a yielding fiber, with a fast path for "only yielders are runnable here".
+  task* find_yield_successor() noexcept;
+  // find_local, kept out of line where a caller's fast path must stay small.
+  [[gnu::noinline]] task* find_local_out_of_line() noexcept { return find_local(); }
   [[gnu::cold]] task* fairness_pick() noexcept;  // the 61st tick: timers, yielders, global
   [[gnu::cold]] task* find_local_unstealable(pick order) noexcept;  // pinned, global_fifo
   // Moves the yield queue's unpinned tasks to the deque, where thieves see them.
