@@ -55,6 +55,22 @@ struct fiber_io {
     return r != nullptr ? r->seq[static_cast<int>(in)].load(std::memory_order_acquire) : 0;
   }
 
+  // True if the descriptor is registered, no hang-up or error has been reported for it, and no
+  // read edge has been dispatched since `snap` (io_model.hpp: the edge of any data that arrived
+  // after the short read is still to come). On a plain thread the wait that follows is poll(2),
+  // which reports the current state: sound as well.
+  static bool read_would_block(const handle& h, std::uint32_t snap) noexcept {
+    // acquire: pairs with the registration's release (the record is initialised).
+    const detail::fd_record* r = h.rec_.load(std::memory_order_acquire);
+    if (r == nullptr) return false;
+    // relaxed: a hang-up dispatched before the short read's snapshot was set before the increment
+    // that snapshot acquired (poller.cpp, dispatch), so it is visible here; one dispatched after
+    // it increments seq too, which this load or the wait that follows (under the lock) sees.
+    const bool hung_up = r->hangup.load(std::memory_order_relaxed);
+    // acquire: pairs with the dispatcher's release increment (poller.cpp, fire).
+    return !hung_up && r->seq[0].load(std::memory_order_acquire) == snap;
+  }
+
   // On a fiber: registers the descriptor on first use and parks (see the file comment). On a
   // plain thread: poll(2). Throws weft::fiber::cancelled (runtime shutdown), std::system_error
   // (registration or poll(2) failed), std::logic_error (registered with another runtime).

@@ -24,6 +24,9 @@ struct os_io {
 
   static std::uint32_t snapshot(const handle&, interest) noexcept { return 0; }
 
+  // Unknown without a system call (and a blocking recv waits in the kernel anyway).
+  static bool read_would_block(const handle&, std::uint32_t) noexcept { return false; }
+
   // poll(2) until ready or `deadline`. Throws std::system_error if poll(2) fails.
   static io_wait wait(handle&, int fd, interest in, std::uint32_t, sync::steady_time deadline) {
     return detail::poll_fd(fd, in, deadline);

@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 constexpr std::uint32_t write_events = EPOLLOUT | EPOLLHUP | EPOLLERR;
+constexpr std::uint32_t hangup_events = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 std::uint64_t event_tag(std::uint32_t gen, std::uint32_t index) noexcept {
   return (std::uint64_t{gen} << 32) | index;
@@ -129,6 +130,7 @@ fd_record* epoll_poller::add(int fd, std::uint32_t (&snap)[2]) {
   r.live = true;
   r.fd = fd;
   gen = r.gen;
+  r.hangup.store(false, std::memory_order_relaxed);  // relaxed: published with the record
   // relaxed: no event carries this generation before the epoll_ctl below, so nothing changes
   // seq meanwhile; the lock orders these loads after the previous registration's updates.
   snap[0] = r.seq[0].load(std::memory_order_relaxed);
@@ -253,6 +255,8 @@ std::size_t epoll_poller::dispatch(std::uint32_t w) noexcept {
     fd_record& r = record_at(static_cast<std::uint32_t>(tag));
     r.lock.lock();
     if (r.live && r.gen == static_cast<std::uint32_t>(tag >> 32)) {
+      // relaxed: fire's release increment below publishes it (fiber_io::read_would_block).
+      if ((events & hangup_events) != 0) r.hangup.store(true, std::memory_order_relaxed);
       if ((events & read_events) != 0) woken += fire(r, 0);
       if ((events & write_events) != 0) woken += fire(r, 1);
     }

@@ -77,6 +77,10 @@ struct alignas(64) fd_record {
   // Readiness edges dispatched per direction (interest::read, interest::write). Written under
   // lock; read without it for snapshots.
   std::atomic<std::uint32_t> seq[2] = {};
+  // A hang-up or error (EPOLLRDHUP, EPOLLHUP, EPOLLERR) has been dispatched since registration:
+  // reads may end without a further edge (fiber_io::read_would_block). Written under lock before
+  // the increment of seq that reports it; read without it.
+  std::atomic<bool> hangup{false};
   sync::wait_list<io_waiter> waiters[2];  // guarded by lock
 };
 

@@ -77,13 +77,19 @@ class basic_tcp_stream {
   }
 
   basic_tcp_stream(basic_tcp_stream&& o) noexcept
-      : fd_(std::move(o.fd_)), io_(std::move(o.io_)), peer_(o.peer_) {}
+      : fd_(std::move(o.fd_)),
+        io_(std::move(o.io_)),
+        peer_(o.peer_),
+        drained_(std::exchange(o.drained_, false)),
+        drained_snap_(o.drained_snap_) {}
   basic_tcp_stream& operator=(basic_tcp_stream&& o) noexcept {
     if (this != &o) {
       close();
       fd_ = std::move(o.fd_);
       io_ = std::move(o.io_);
       peer_ = o.peer_;
+      drained_ = std::exchange(o.drained_, false);
+      drained_snap_ = o.drained_snap_;
     }
     return *this;
   }
@@ -91,16 +97,26 @@ class basic_tcp_stream {
 
   // Reads at most `size` bytes into `data`, blocking until at least one byte is available, the
   // peer ends the stream (returns 0) or `d` passes. Returns 0 at once if size == 0. Throws
-  // std::system_error (connection_reset, timed_out ...); std::logic_error if not open.
+  // std::system_error (connection_reset, timed_out ...); std::logic_error if not open. One
+  // reading task at a time (the stream remembers whether its last read emptied the queue).
   std::size_t read(void* data, std::size_t size, deadline d = {}) {
     check_open("read");
     if (size == 0) return 0;
     const int fd = fd_.get();
     const int flags = call_flags(d);
-    const long n = detail::io_retry<IO>(io_, fd, interest::read, d.when(), [&] {
-      return detail::result_of(::recv(fd, data, size, flags));
-    });
+    // The previous read came back short: the receive queue was empty then, and unless the model
+    // knows better (a hang-up, or an edge since), a recv now would fail with EAGAIN: wait first.
+    detail::retry_hint hint;
+    hint.wait_first = drained_ && IO::read_would_block(io_, drained_snap_);
+    hint.snap = drained_snap_;
+    drained_ = false;
+    const long n = detail::io_retry<IO>(
+        io_, fd, interest::read, d.when(),
+        [&] { return detail::result_of(::recv(fd, data, size, flags)); }, &hint);
     if (n < 0) detail::throw_errno(static_cast<int>(-n), "read from", peer_);
+    // Not after 0 (the end of the stream stays, with no edge to announce it again).
+    drained_ = n > 0 && static_cast<std::size_t>(n) < size;
+    drained_snap_ = hint.snap;
     return static_cast<std::size_t>(n);
   }
   std::size_t read(std::span<std::byte> buf, deadline d = {}) {
@@ -176,6 +192,7 @@ class basic_tcp_stream {
     if (!fd_) return;
     IO::release(io_, fd_.get());
     fd_.reset();
+    drained_ = false;
   }
 
   // TCP_NODELAY: send small writes at once instead of coalescing them (Nagle). Throws
@@ -223,6 +240,10 @@ class basic_tcp_stream {
   detail::unique_fd fd_;
   typename IO::handle io_;
   address peer_;
+  // The last read was short (it emptied the receive queue), under readiness snapshot
+  // drained_snap_. Touched only by the reading task.
+  bool drained_ = false;
+  std::uint32_t drained_snap_ = 0;
 };
 
 }  // namespace weft::net

@@ -1,0 +1,587 @@
+// The echo workload of the comparison report: thread-per-connection (weft::os) against
+// fiber-per-connection (weft::fiber) — one server source, examples/echo.hpp's echo session under
+// net::tcp_server<M> — with a hand-written single-threaded epoll echo loop as the floor.
+//
+// Each cell forks a server process pinned to one core (--server-cpu) and drives it from this
+// process, pinned to another (--client-cpu), with a hand-written epoll load generator: C
+// connections, each a closed loop of --size bytes written and the echo read back. Every
+// connection first completes one round trip (so the thread server has all its threads), then
+// round trips are counted for --duration seconds. Reported: round trips/s, latency p50/p99/p99.9,
+// and the server's resident memory per connection with all C connections open and idle
+// ((VmRSS idle - VmRSS before any connection) / C). Loopback only; bounded in connections
+// (--connections, at most 20,000) and time.
+//
+//   echo_bench [--connections=100,1000,10000] [--servers=epoll,os,fiber] [--duration=2]
+//              [--repetitions=1] [--size=64] [--server-cpu=0] [--client-cpu=1] [--json=FILE]
+//
+// --repetitions=N runs every cell N times, interleaved (C, then repetition, then server), and
+// reports medians: on a shared machine the servers of one C see the same noise. --json writes
+// every repetition and the medians (scripts/report.py reads it). The fiber server runs on one
+// worker: it has one core, as the others do. The thread server's 10,000 threads keep glibc's
+// default 8 MiB stacks: reserved, not resident (only touched pages count), so they fit with the
+// kernel's default overcommit; what limits it is vm.max_map_count (two mappings per thread) and
+// kernel.threads-max / pid_max, all far above 10,000 here. Descriptors: the server and the load
+// generator are separate processes, each needing C plus a few; both raise RLIMIT_NOFILE to its
+// hard limit, and a C the limit cannot hold is refused up front.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <weft/fiber.hpp>
+#include <weft/net/tcp_server.hpp>
+#include <weft/os.hpp>
+
+#include "echo.hpp"
+
+namespace {
+
+using std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             steady_clock::now().time_since_epoch())
+      .count();
+}
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "echo_bench: %s: %s\n", what, std::strerror(errno));
+  std::exit(1);
+}
+
+// Pins the calling process to `cpu`; on a machine without that cpu it says so and runs unpinned.
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0)
+    std::fprintf(stderr, "echo_bench: cannot pin to cpu %d (%s); running unpinned\n", cpu,
+                 std::strerror(errno));
+}
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The servers (each runs in a forked child until it is killed).
+
+// The floor: one thread, level-triggered epoll, one read and one write per message, one shared
+// buffer. Short writes (none happen with small messages) keep their rest per connection.
+[[noreturn]] void epoll_server(int lfd) {
+  const int ep = ::epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  std::vector<std::string> pending;  // by descriptor
+  static char buf[65536];
+  epoll_event events[256];
+  for (;;) {
+    const int n = ::epoll_wait(ep, events, 256, -1);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == lfd) {
+        for (int c; (c = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) {
+          const int one = 1;
+          ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = c;
+          ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        }
+        continue;
+      }
+      if (static_cast<std::size_t>(fd) < pending.size() && !pending[fd].empty()) {
+        const ssize_t w = ::send(fd, pending[fd].data(), pending[fd].size(), MSG_NOSIGNAL);
+        if (w > 0) pending[fd].erase(0, static_cast<std::size_t>(w));
+        if (pending[fd].empty()) {
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = fd;
+          ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
+        }
+        continue;
+      }
+      const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+      if (r <= 0) {
+        if (r == 0 || (errno != EAGAIN && errno != EINTR)) ::close(fd);
+        continue;
+      }
+      const ssize_t w = ::send(fd, buf, static_cast<std::size_t>(r), MSG_NOSIGNAL);
+      if (w < r) {
+        if (static_cast<std::size_t>(fd) >= pending.size()) pending.resize(fd + 1);
+        pending[fd].assign(buf + std::max<ssize_t>(w, 0), buf + r);
+        epoll_event cev{};
+        cev.events = EPOLLOUT;
+        cev.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
+      }
+    }
+  }
+}
+
+template <weft::model M>
+[[noreturn]] void weft_server(typename M::tcp_listener l) {
+  weft::net::server_options opts;
+  opts.on_handler_error = [](const weft::net::address&, std::exception_ptr) {};  // resets
+  weft::net::tcp_server<M> server(std::move(l), examples::echo_session<M>, std::move(opts));
+  server.serve();
+  std::_Exit(1);  // serve() returns only if shut down, which nobody does
+}
+
+// Starts the server process; returns its pid and port.
+std::pair<pid_t, std::uint16_t> start_server(std::string_view kind, int cpu) {
+  int p[2];
+  if (::pipe(p) != 0) die("pipe");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    ::close(p[0]);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a load generator that died
+    if (::getppid() != parent) std::_Exit(1);
+    pin_to(cpu);
+    try {
+      const weft::net::address any = weft::net::address::loopback_v4(0);
+      const weft::net::listen_options lo{.backlog = 4096};
+      auto report = [&](const weft::net::address& a) {
+        const std::uint16_t port = a.port();
+        if (::write(p[1], &port, sizeof port) != sizeof port) std::_Exit(1);
+        ::close(p[1]);
+      };
+      if (kind == "epoll") {
+        auto l = weft::os::tcp_listener::bind(any, lo);  // only for the bind; the loop is raw
+        report(l.local_address());
+        epoll_server(::dup(l.native_handle()));
+      } else if (kind == "os") {
+        auto l = weft::os::tcp_listener::bind(any, lo);
+        report(l.local_address());
+        weft_server<weft::os::model>(std::move(l));
+      } else {
+        weft::runtime rt{{.workers = 1, .name = "echo"}};
+        rt.block_on([&] {
+          auto l = weft::fiber::tcp_listener::bind(any, lo);
+          report(l.local_address());
+          weft_server<weft::fiber::model>(std::move(l));
+        });
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "echo_bench server: %s\n", e.what());
+    }
+    std::_Exit(1);
+  }
+  ::close(p[1]);
+  std::uint16_t port = 0;
+  pollfd pf{p[0], POLLIN, 0};
+  if (::poll(&pf, 1, 10'000) != 1 || ::read(p[0], &port, sizeof port) != sizeof port) {
+    std::fprintf(stderr, "echo_bench: the %.*s server did not start\n",
+                 static_cast<int>(kind.size()), kind.data());
+    std::exit(1);
+  }
+  ::close(p[0]);
+  return {pid, port};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator: one thread, epoll, C closed loops.
+
+struct conn {
+  int fd = -1;
+  std::size_t got = 0;       // bytes of the current echo received
+  std::int64_t sent_ns = 0;  // when the current message was written
+  bool busy = false;         // a message is out
+};
+
+struct cell_result {
+  double round_trips_per_s = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0;
+  double rss_kib_per_conn = 0;
+  long rss_idle_kib = 0;
+  bool ok = false;
+};
+
+class load_generator {
+ public:
+  load_generator(std::uint16_t port, std::size_t connections, std::size_t size)
+      : size_(size), msg_(size, 'w'), conns_(connections) {
+    ep_ = ::epoll_create1(0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Connect in batches of 256, so the server's accept queue never overflows (a dropped SYN
+    // costs a second).
+    for (std::size_t first = 0; first < conns_.size(); first += 256) {
+      const std::size_t last = std::min(conns_.size(), first + 256);
+      for (std::size_t i = first; i < last; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0) die("socket");
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
+          die("connect");
+        conns_[i].fd = fd;
+        epoll_event ev{};
+        ev.events = EPOLLOUT;
+        ev.data.u64 = i;
+        ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+      }
+      for (std::size_t done = first; done < last;) {
+        epoll_event evs[256];
+        const int n = ::epoll_wait(ep_, evs, 256, 10'000);
+        if (n <= 0) die("connect timeout");
+        for (int k = 0; k < n; ++k) {
+          conn& c = conns_[evs[k].data.u64];
+          int err = 0;
+          socklen_t len = sizeof err;
+          ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err != 0) {
+            errno = err;
+            die("connect");
+          }
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.u64 = evs[k].data.u64;
+          ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+          ++done;
+        }
+      }
+    }
+  }
+  ~load_generator() {
+    for (conn& c : conns_) ::close(c.fd);
+    ::close(ep_);
+  }
+
+  // One round trip on every connection (the server is fully up afterwards). False on timeout.
+  bool prime(std::int64_t limit_ns) {
+    for (conn& c : conns_) send(c);
+    return run_until(now_ns() + limit_ns, /*keep_going=*/false) == 0;
+  }
+
+  // Closed loops until `end`; latencies of completed round trips are recorded.
+  void measure(std::int64_t duration_ns, std::vector<std::uint32_t>& samples) {
+    samples_ = &samples;
+    for (conn& c : conns_) send(c);
+    const std::int64_t end = now_ns() + duration_ns;
+    run_until(end, true);
+    samples_ = nullptr;
+    run_until(now_ns() + 2'000'000'000, false);  // drain what is still out: idle connections
+  }
+
+ private:
+  void send(conn& c) {
+    c.busy = true;
+    c.got = 0;
+    c.sent_ns = now_ns();
+    if (::send(c.fd, msg_.data(), size_, MSG_NOSIGNAL) != static_cast<ssize_t>(size_))
+      die("send (short or failed)");
+  }
+
+  // Serves replies until `deadline` (keep_going: re-send on each reply) or, without keep_going,
+  // until nothing is out. Returns how many messages are still out.
+  std::size_t run_until(std::int64_t deadline, bool keep_going) {
+    std::size_t out = 0;
+    for (const conn& c : conns_) out += c.busy ? 1 : 0;
+    epoll_event evs[512];
+    char buf[65536];
+    while ((keep_going || out > 0)) {
+      const std::int64_t now = now_ns();
+      if (now >= deadline) break;
+      const int n = ::epoll_wait(ep_, evs, 512, static_cast<int>((deadline - now) / 1'000'000) + 1);
+      for (int k = 0; k < n; ++k) {
+        conn& c = conns_[evs[k].data.u64];
+        const ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
+        if (r <= 0) {
+          if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+          die("recv (the server closed a connection)");
+        }
+        c.got += static_cast<std::size_t>(r);
+        if (c.got < size_) continue;
+        const std::int64_t t = now_ns();
+        if (samples_ != nullptr)
+          samples_->push_back(
+              static_cast<std::uint32_t>(std::min<std::int64_t>(t - c.sent_ns, UINT32_MAX)));
+        c.busy = false;
+        --out;
+        if (keep_going && t < deadline) {
+          send(c);
+          ++out;
+        }
+      }
+    }
+    return out;
+  }
+
+  std::size_t size_;
+  std::string msg_;
+  std::vector<conn> conns_;
+  int ep_ = -1;
+  std::vector<std::uint32_t>* samples_ = nullptr;
+};
+
+cell_result run_cell(std::string_view kind, std::size_t connections, std::size_t size,
+                     std::int64_t duration_ns, int server_cpu, int client_cpu) {
+  cell_result res;
+  const auto [pid, port] = start_server(kind, server_cpu);
+  pin_to(client_cpu);
+  ::usleep(100'000);
+  const long rss_base = rss_kib(pid);
+  {
+    load_generator gen(port, connections, size);
+    if (gen.prime(60'000'000'000)) {
+      std::vector<std::uint32_t> samples;
+      samples.reserve(1 << 22);
+      gen.measure(duration_ns, samples);
+      if (!samples.empty()) {
+        std::sort(samples.begin(), samples.end());
+        auto pct = [&](double p) {
+          return samples[std::min(
+                     samples.size() - 1,
+                     static_cast<std::size_t>(p * static_cast<double>(samples.size())))] /
+                 1000.0;
+        };
+        res.round_trips_per_s =
+            static_cast<double>(samples.size()) * 1e9 / static_cast<double>(duration_ns);
+        res.p50_us = pct(0.5);
+        res.p99_us = pct(0.99);
+        res.p999_us = pct(0.999);
+        ::usleep(200'000);  // all connections open and idle
+        res.rss_idle_kib = rss_kib(pid);
+        res.rss_kib_per_conn =
+            static_cast<double>(res.rss_idle_kib - rss_base) / static_cast<double>(connections);
+        res.ok = true;
+      }
+    } else {
+      std::fprintf(stderr, "echo_bench: %.*s at C=%zu: not every connection got a reply\n",
+                   static_cast<int>(kind.size()), kind.data(), connections);
+    }
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return res;
+}
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    out.emplace_back(s.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The repetitions of one (C, server) cell and their medians (of the successful ones).
+struct cell {
+  std::size_t connections = 0;
+  std::string server;
+  std::vector<cell_result> reps;
+  cell_result median;  // ok if any repetition was
+
+  void summarise() {
+    std::vector<double> rt, p50, p99, p999, rss;
+    for (const cell_result& r : reps) {
+      if (!r.ok) continue;
+      rt.push_back(r.round_trips_per_s);
+      p50.push_back(r.p50_us);
+      p99.push_back(r.p99_us);
+      p999.push_back(r.p999_us);
+      rss.push_back(r.rss_kib_per_conn);
+    }
+    if (rt.empty()) return;
+    median = {median_of(rt), median_of(p50), median_of(p99), median_of(p999), median_of(rss), 0,
+              true};
+  }
+  double min_rt() const {
+    double m = 0;
+    for (const cell_result& r : reps)
+      if (r.ok && (m == 0 || r.round_trips_per_s < m)) m = r.round_trips_per_s;
+    return m;
+  }
+  double max_rt() const {
+    double m = 0;
+    for (const cell_result& r : reps)
+      if (r.ok) m = std::max(m, r.round_trips_per_s);
+    return m;
+  }
+};
+
+void write_json(const char* path, const std::vector<cell>& cells, long long size, double duration,
+                long long reps, long long server_cpu, long long client_cpu) {
+  std::FILE* f = std::fopen(path, "w");
+  if (f == nullptr) die(path);
+  std::fprintf(f,
+               "{\"size\": %lld, \"duration_s\": %.3f, \"repetitions\": %lld, \"server_cpu\": "
+               "%lld, \"client_cpu\": %lld, \"cells\": [",
+               size, duration, reps, server_cpu, client_cpu);
+  auto result = [&](const cell_result& r) {
+    if (!r.ok) return std::fprintf(f, "{\"ok\": false}");
+    return std::fprintf(f,
+                        "{\"ok\": true, \"round_trips_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": "
+                        "%.2f, \"p999_us\": %.2f, \"rss_kib_per_conn\": %.3f}",
+                        r.round_trips_per_s, r.p50_us, r.p99_us, r.p999_us, r.rss_kib_per_conn);
+  };
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const cell& c = cells[i];
+    std::fprintf(f, "%s\n  {\"connections\": %zu, \"server\": \"%s\", \"median\": ", i ? "," : "",
+                 c.connections, c.server.c_str());
+    result(c.median);
+    std::fprintf(f, ", \"repetitions\": [");
+    for (std::size_t k = 0; k < c.reps.size(); ++k) {
+      if (k) std::fprintf(f, ", ");
+      result(c.reps[k]);
+    }
+    std::fprintf(f, "]}");
+  }
+  std::fprintf(f, "\n]}\n");
+  if (std::fclose(f) != 0) die(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> conn_list = {"100", "1000", "10000"};
+  std::vector<std::string> servers = {"epoll", "os", "fiber"};
+  long long duration_s = 2, reps = 1, size = 64, server_cpu = 0, client_cpu = 1;
+  const char* json = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (const char* v = examples::value_of(a, "--connections=")) {
+      conn_list = split(v);
+    } else if (const char* v = examples::value_of(a, "--servers=")) {
+      servers = split(v);
+    } else if (const char* v = examples::value_of(a, "--duration=")) {
+      duration_s = examples::number_flag(v, "--duration", 1, 600);
+    } else if (const char* v = examples::value_of(a, "--repetitions=")) {
+      reps = examples::number_flag(v, "--repetitions", 1, 100);
+    } else if (const char* v = examples::value_of(a, "--size=")) {
+      size = examples::number_flag(v, "--size", 1, 4096);
+    } else if (const char* v = examples::value_of(a, "--server-cpu=")) {
+      server_cpu = examples::number_flag(v, "--server-cpu", 0, 4095);
+    } else if (const char* v = examples::value_of(a, "--client-cpu=")) {
+      client_cpu = examples::number_flag(v, "--client-cpu", 0, 4095);
+    } else if (const char* v = examples::value_of(a, "--json=")) {
+      json = v;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--connections=100,1000,10000] [--servers=epoll,os,fiber] "
+                   "[--duration=2] [--repetitions=1] [--size=64] [--server-cpu=0] "
+                   "[--client-cpu=1] [--json=FILE]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  for (const auto& s : servers)
+    if (s != "epoll" && s != "os" && s != "fiber") {
+      std::fprintf(stderr, "echo_bench: unknown server '%s' (epoll, os or fiber)\n", s.c_str());
+      return 2;
+    }
+  raise_fd_limit();
+  rlimit fds{};
+  ::getrlimit(RLIMIT_NOFILE, &fds);
+  std::vector<std::size_t> cs;
+  for (const auto& c : conn_list) {
+    const auto n =
+        static_cast<std::size_t>(examples::number_flag(c.c_str(), "--connections", 1, 20000));
+    if (n + 64 > fds.rlim_cur) {
+      std::fprintf(stderr,
+                   "echo_bench: --connections=%zu needs %zu descriptors per process; "
+                   "RLIMIT_NOFILE allows %llu (raise the hard limit: ulimit -Hn)\n",
+                   n, n + 64, static_cast<unsigned long long>(fds.rlim_cur));
+      return 2;
+    }
+    cs.push_back(n);
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  std::printf(
+      "echo: %lld-byte closed loops over loopback; server on cpu %lld (fiber: 1 worker), "
+      "load generator on cpu %lld; %lld s per cell; median of %lld repetition%s\n\n",
+      size, server_cpu, client_cpu, duration_s, reps, reps > 1 ? "s" : "");
+  std::printf(
+      "| C | server | round trips/s (min-max) | p50 us | p99 us | p99.9 us | server RSS "
+      "KiB/conn |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  std::fflush(stdout);
+  std::vector<cell> cells;
+  for (const std::size_t c : cs) {
+    const std::size_t first = cells.size();
+    for (const auto& s : servers) cells.push_back({c, s, {}, {}});
+    for (long long rep = 0; rep < reps; ++rep)
+      for (std::size_t k = first; k < cells.size(); ++k)
+        cells[k].reps.push_back(run_cell(cells[k].server, c, static_cast<std::size_t>(size),
+                                         duration_s * 1'000'000'000, static_cast<int>(server_cpu),
+                                         static_cast<int>(client_cpu)));
+    for (std::size_t k = first; k < cells.size(); ++k) {
+      cell& x = cells[k];
+      x.summarise();
+      const cell_result& r = x.median;
+      if (r.ok)
+        std::printf("| %zu | %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.1f | %.2f |\n", c,
+                    x.server.c_str(), r.round_trips_per_s, x.min_rt(), x.max_rt(), r.p50_us,
+                    r.p99_us, r.p999_us, r.rss_kib_per_conn);
+      else
+        std::printf("| %zu | %s | failed | | | | |\n", c, x.server.c_str());
+    }
+    auto find = [&](const char* k) -> const cell_result* {
+      for (std::size_t i = first; i < cells.size(); ++i)
+        if (cells[i].server == k && cells[i].median.ok) return &cells[i].median;
+      return nullptr;
+    };
+    if (const cell_result* f = find("fiber")) {
+      if (const cell_result* e = find("epoll"))
+        std::printf("|   | fiber / epoll | %.2fx | | | | |\n",
+                    f->round_trips_per_s / e->round_trips_per_s);
+      if (const cell_result* o = find("os"))
+        std::printf("|   | fiber / os | %.2fx | | %.2fx | | %.2fx |\n",
+                    f->round_trips_per_s / o->round_trips_per_s, f->p99_us / o->p99_us,
+                    f->rss_kib_per_conn / o->rss_kib_per_conn);
+    }
+    std::fflush(stdout);
+  }
+  if (json != nullptr)
+    write_json(json, cells, size, static_cast<double>(duration_s), reps, server_cpu, client_cpu);
+  bool all_ok = true;
+  for (const cell& x : cells) all_ok = all_ok && x.median.ok;
+  return all_ok ? 0 : 1;
+}
