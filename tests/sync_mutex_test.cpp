@@ -227,6 +227,82 @@ TYPED_TEST(Mutex, ParkedWaiterGetsTheLockWithinBoundedBarging) {
   });
 }
 
+// After `m` has been through anything: a task parked on it is woken by a plain unlock. A wake-up
+// token (`woken`) left set by mistake would make every unlock skip the wake-up: the task would
+// never get the lock, and the watchdog would fire.
+template <class M, class Mutex>
+void expect_unlock_wakes_a_parked_task(Mutex& m) {
+  using namespace std::chrono_literals;
+  m.lock();
+  std::atomic<bool> got{false};
+  auto t = M::spawn([&] {
+    m.lock();
+    got = true;
+    m.unlock();
+  });
+  M::sleep_for(5ms);  // long enough to be queued (spin phases last microseconds)
+  EXPECT_FALSE(got.load());
+  m.unlock();
+  t.join();
+  EXPECT_TRUE(got.load());
+}
+
+// Napping: a woken waiter that loses to a holder re-locking at once elsewhere naps, keeping the
+// wake-up token. Here two tasks take the lock in tight loops (one of them barges in whenever the
+// other lets go, so woken waiters keep losing) while others lock it, plainly or with deadlines
+// under the starvation threshold (which end many naps themselves): every call gets through or
+// times out as asked, and afterwards the token is back — whichever way each nap ended.
+TYPED_TEST(Mutex, WaitersThatLoseToHotHoldersGetThroughAndReturnTheToken) {
+  watchdog dog("waiters against hot holders", 120s);
+  TypeParam::run([] {
+    using M = typename TypeParam::M;
+    typename M::mutex m;
+    std::atomic<int> running{0};
+    std::atomic<bool> stop{false};
+    long holds = 0;
+    auto hot_loop = [&] {
+      running.fetch_add(1);
+      while (!stop.load()) {
+        for (int i = 0; i < 16; ++i) {
+          std::lock_guard g(m);
+          ++holds;
+          // Held for longer than a waiter spins before queuing.
+          const auto until = std::chrono::steady_clock::now() + 3us;
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        }
+        M::yield();  // lets tasks placed on this worker run (fibers are cooperative)
+      }
+    };
+    auto hot1 = M::spawn(hot_loop);
+    auto hot2 = M::spawn(hot_loop);
+    sync_test::wait_until<M>([&] { return running.load() == 2; });
+    constexpr int tasks = 6, plain = 2, rounds = 40;
+    std::atomic<int> acquired{0}, timed_out{0};
+    run_tasks<M>(tasks, [&](int t) {
+      for (int k = 0; k < rounds; ++k) {
+        M::sleep_for(20us);
+        if (t < plain) {
+          m.lock();
+        } else if (!m.try_lock_for(
+                       std::chrono::microseconds(t == plain ? 15 : 300 * (t - plain)))) {
+          timed_out.fetch_add(1);  // deadlines within one nap, and spanning several
+          continue;
+        }
+        acquired.fetch_add(1);
+        m.unlock();
+      }
+    });
+    stop = true;
+    hot1.join();
+    hot2.join();
+    EXPECT_EQ(acquired.load() + timed_out.load(), tasks * rounds);
+    EXPECT_GE(acquired.load(), plain * rounds);  // the plain lock() calls all got through
+    EXPECT_GT(holds, 0);
+    expect_unlock_wakes_a_parked_task<M>(m);
+  });
+}
+
 TYPED_TEST(Mutex, MisuseThrowsInDebugBuilds) {
 #ifdef NDEBUG
   GTEST_SKIP() << "owner checks exist in debug builds only";
@@ -339,6 +415,47 @@ TEST_P(FiberMutex, ThreadWaitsForAFiberHolderAndTimesOut) {
   m.unlock();
   releaser.join();
   holder.join();
+}
+
+// Napping, step by step: a plain thread holds the lock; a fiber queues with a deadline; the
+// thread unlocks (waking the fiber) and re-locks at once, so the woken fiber finds the lock
+// held by a holder running on another CPU and naps, keeping the wake-up token, until its
+// deadline ends a nap. Then the token must be back: a fiber that queues next is woken by the
+// thread's plain unlock (with the token stuck it would never be, and the watchdog fires).
+TEST_P(FiberMutex, ANapEndedByItsDeadlineReturnsTheWakeUpToken) {
+  watchdog dog("nap ended by a deadline", 120s);
+  weft::runtime rt{{.workers = 2, .policy = GetParam()}};
+  weft::fiber::mutex m;
+  int timed_out = 0;
+  for (int round = 0; round < 20; ++round) {
+    m.lock();
+    std::atomic<bool> started{false};
+    auto timed = rt.spawn([&] {
+      started = true;
+      // Under the starvation threshold: it naps and never forces a hand-off.
+      if (!m.try_lock_for(900us)) return false;
+      m.unlock();
+      return true;
+    });
+    while (!started.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(200us);  // let it queue
+    m.unlock();
+    m.lock();                        // barge back in before the woken fiber runs
+    if (!timed.join()) ++timed_out;  // else it ran before the re-lock (a preempted thread)
+    std::atomic<bool> next_got{false};
+    auto next = rt.spawn([&] {
+      m.lock();
+      next_got = true;
+      m.unlock();
+    });
+    std::this_thread::sleep_for(2ms);  // let it queue
+    m.unlock();
+    next.join();
+    EXPECT_TRUE(next_got.load());
+  }
+  EXPECT_GT(timed_out, 0) << "every timed fiber got the lock while the thread held it";
+  EXPECT_TRUE(m.try_lock());
+  m.unlock();
 }
 
 TEST_P(FiberMutex, FiberWaitingAtShutdownIsCancelledAndTheMutexStaysUsable) {
