@@ -25,6 +25,21 @@ for ex in spawn_join move_vector thread_pool channel_hello channel_iterate chann
   done
 done
 
+echo "== the echo server (examples/echo_server, loopback) driven by examples/echo_client =="
+for model in os fiber; do
+  echo "-- echo_server --model=$model, echo_client --model=$model --connections=100 --duration=1"
+  log=$(mktemp)
+  "$build/examples/echo_server" --model=$model --port=0 --duration=30 >"$log" &
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+  "$build/examples/echo_client" --model=$model --port="$port" --connections=100 --duration=1
+  kill -INT "$server"
+  wait "$server"
+  cat "$log"
+  rm -f "$log"
+done
+
 echo "== the 1:1 vs M:N comparison =="
 # Debian's python3 (with python3-matplotlib), not whatever python3 comes first on PATH.
 /usr/bin/python3 scripts/report.py --build "$build" ${1:+"$1"}

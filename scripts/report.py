@@ -6,10 +6,13 @@ Google Benchmark JSON and PNG plots.
 
 Every figure comes from a run made here and now: compare_bench (workloads 1-5, 7, 9 and their
 peers, one binary so each ratio comes from one run), fanout (workload 6, one process per model
-and N) and the minimal spawn-join-print program (workload 8, compiled here four ways). The
+and N), the minimal spawn-join-print program (workload 8, compiled here four ways) and the echo
+server (workload 10: bench/echo_bench, thread vs fiber per connection and an epoll loop). The
 quick mode (default) repeats each benchmark 3 times; --full repeats 7 times for longer and
 runs the fan-out 3 times per point. Medians are reported with the spread (min-max) over the
 repetitions. A workload a model cannot run at a size says so ("not run: ...").
+The echo workload runs C = 100 and 1,000 three times (five with --full) and C = 10,000 once
+(three), 1 s per cell (2 s), about 80 s in all on a 2-core machine.
 """
 
 import argparse
@@ -171,6 +174,34 @@ def measure_runtime_size(build, out, runs):
                         "startup_us": summary(times), "max_rss_kib": summary(rss)})
     (Path(out) / "runtime_size.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def run_echo(build, out, full):
+    """Workload 10: echo_bench in two calls (C = 10,000 costs most: fewer repetitions)."""
+    exe = Path(build) / "bench/echo_bench"
+    plans = ([("100,1000", 5, 2), ("10000", 3, 2)] if full else
+             [("100,1000", 3, 1), ("10000", 1, 1)])
+    cells, failures, meta = [], [], {}
+    for i, (conns, reps, duration) in enumerate(plans):
+        json_out = Path(out) / f"echo_bench_{i}.json"
+        cmd = [str(exe), f"--connections={conns}", f"--repetitions={reps}",
+               f"--duration={duration}", f"--json={json_out}"]
+        log("$ " + " ".join(cmd))
+        p = subprocess.run(cmd, timeout=900)  # its table is the progress display
+        if not json_out.exists():
+            failures.append(f"echo_bench --connections={conns} exited {p.returncode}")
+            continue
+        data = json.loads(json_out.read_text())
+        json_out.unlink()
+        meta = {k: v for k, v in data.items() if k != "cells"}
+        for c in data["cells"]:
+            c["plan"] = {"repetitions": reps, "duration_s": duration}
+            cells.append(c)
+        if p.returncode != 0:
+            failures.append(f"echo_bench --connections={conns}: a cell failed")
+    result = {"meta": meta, "cells": cells, "failures": failures}
+    (Path(out) / "echo_bench.json").write_text(json.dumps(result, indent=2))
+    return result
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -349,6 +380,75 @@ def build_tables(runs, errors, fanout, sizes, facts, mode):
     return "\n".join(lines), ratios
 
 
+ECHO_SERVERS = (("epoll", "epoll loop (floor)"), ("os", "1:1 thread per connection"),
+                ("fiber", "M:N fiber per connection"))
+
+
+def echo_table(echo, ratios):
+    """Workload 10: one row per C and server, then the ratios the issue sets targets for."""
+    meta = echo["meta"]
+    lines = ["## 10. Echo server: thread vs fiber per connection", ""]
+    lines.append(
+        f"bench/echo_bench: {meta.get('size', 64)}-byte closed loops over loopback, one "
+        "connection per loop; the server is forked and pinned to cpu "
+        f"{meta.get('server_cpu', 0)} (the fiber runtime has 1 worker), the epoll load generator "
+        f"is pinned to cpu {meta.get('client_cpu', 1)}. Servers: examples/echo.hpp's session under "
+        "net::tcp_server on weft::os and on weft::fiber (one source), and a hand-written "
+        "single-threaded epoll loop. Round trips/s: median (min–max) over the repetitions; "
+        "latency percentiles and RSS: medians. RSS per connection: (server VmRSS with all C "
+        "connections open and idle - VmRSS before any) / C.")
+    lines.append("")
+    lines.append("| C | server | runs | round trips/s | p50 | p99 | p99.9 | server RSS / conn |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    by = {(c["connections"], c["server"]): c for c in echo["cells"]}
+    def us(v):
+        return fmt_ns(v * 1e3)
+    checks = []
+    for n in sorted({c["connections"] for c in echo["cells"]}):
+        for key, label in ECHO_SERVERS:
+            c = by.get((n, key))
+            if c is None:
+                continue
+            m = c["median"]
+            runs = f"{c['plan']['repetitions']} x {c['plan']['duration_s']} s"
+            if not m["ok"]:
+                lines.append(f"| {n:,} | {label} | {runs} | failed | | | | |")
+                continue
+            rts = [r["round_trips_per_s"] for r in c["repetitions"] if r["ok"]]
+            lines.append(f"| {n:,} | {label} | {runs} | {m['round_trips_per_s']:,.0f} "
+                         f"({min(rts):,.0f}–{max(rts):,.0f}) | {us(m['p50_us'])} | "
+                         f"{us(m['p99_us'])} | {us(m['p999_us'])} | "
+                         f"{m['rss_kib_per_conn']:.2f} KiB |")
+        e, o, f = (by.get((n, k)) for k in ("epoll", "os", "fiber"))
+        ok = [x is not None and x["median"]["ok"] for x in (e, o, f)]
+        if not all(ok):
+            continue
+        e, o, f = e["median"], o["median"], f["median"]
+        vs_epoll = f["round_trips_per_s"] / e["round_trips_per_s"]
+        vs_os = f["round_trips_per_s"] / o["round_trips_per_s"]
+        p99 = f["p99_us"] / o["p99_us"]
+        rss = f["rss_kib_per_conn"] / o["rss_kib_per_conn"] if o["rss_kib_per_conn"] > 0 else 0
+        ratios.append((f"10. echo C={n:,}: round trips/s", vs_os))
+        if n >= 10_000:
+            ratios.append((f"10. echo C={n:,}: RSS per connection", 1 / rss if rss else 0))
+        def mark(good):
+            return "met" if good else "missed"
+        t = f"fiber/epoll {vs_epoll:.2f}x, fiber/thread {vs_os:.2f}x, p99 fiber/thread {p99:.2f}x"
+        if n >= 1_000:
+            t += (f" (targets: >= 0.9x {mark(vs_epoll >= 0.9)}, >= 1.4x {mark(vs_os >= 1.4)}, "
+                  f"<= 1x {mark(p99 <= 1.0)})")
+        t += f"; RSS fiber/thread {rss:.2f}x"
+        if n >= 10_000:
+            t += f" (target <= 0.6x: {mark(rss <= 0.6)})"
+        checks.append(f"- C = {n:,}: {t}")
+    lines.append("")
+    lines.extend(checks)
+    for fail in echo["failures"]:
+        lines.append(f"- failed: {fail}")
+    lines.append("")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- plots
 
 def plot(out, fanout, ratios):
@@ -426,7 +526,10 @@ def main():
     fanout = run_fanout(args.build, out, fan_repeat)
     log("== 8: runtime size ==")
     sizes = measure_runtime_size(args.build, out, size_runs)
+    log("== 10: echo server ==")
+    echo = run_echo(args.build, out, args.full)
     table, ratios = build_tables(runs, errors, fanout, sizes, facts, mode)
+    table += "\n" + echo_table(echo, ratios)
     table = table.replace("of the repetitions",
                           f"of {reps} repetitions (fan-out: {fan_repeat} run"
                           f"{'s' if fan_repeat > 1 else ''} per point)")
@@ -434,13 +537,14 @@ def main():
     if pngs:
         table += "\nPlots: " + ", ".join(f"[{p}]({p})" for p in pngs) + "\n"
     table += (f"\nRaw data: compare_bench.json (Google Benchmark), fanout.json, "
-              f"runtime_size.json. Suite time: {time.time() - start:.0f} s.\n")
+              f"runtime_size.json, echo_bench.json. Suite time: {time.time() - start:.0f} s.\n")
     (out / "report.md").write_text(table)
     log("")
     log(table)
     log(f"== written: {out}/report.md ==")
-    if errors:
-        log("some workloads failed their own checks: " + ", ".join(sorted(errors)))
+    if errors or echo["failures"]:
+        log("some workloads failed their own checks: " +
+            ", ".join(sorted(errors) + echo["failures"]))
         return 1
     return 0
 
