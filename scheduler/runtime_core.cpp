@@ -2,7 +2,7 @@
 // fibers, statistics, and shutdown. The scheduling loop itself is in worker.cpp.
 #include "runtime_core.hpp"
 
-#include "futex.hpp"
+#include <weft/sync/futex.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -152,7 +152,7 @@ void runtime_core::wake_popped(worker& w, bool in_poller) noexcept {
   if (in_poller)
     io()->interrupt();
   else
-    futex_wake_one(w.sleep_word);
+    sync::futex_wake_one(w.sleep_word);
 }
 
 worker* runtime_core::pop_idle_locked() noexcept {

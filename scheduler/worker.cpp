@@ -131,7 +131,7 @@
 #include <weft/fiber/overflow.hpp>
 #include <weft/sync/cpu_relax.hpp>
 
-#include "futex.hpp"
+#include <weft/sync/futex.hpp>
 #include "runtime_core.hpp"
 
 namespace weft::sched {
@@ -635,8 +635,8 @@ bool worker::idle_sleep() {
     if (poller) {
       io->wait(index_, deadline);  // until an event, the deadline, or interrupt()
     } else {
-      futex_wait_until(sleep_word, asleep, deadline == timer_heap::never ? -1 : deadline,
-                       deadline == timer_heap::never ? 0 : steady_now_ns());
+      sync::futex_wait_until(sleep_word, asleep, deadline == timer_heap::never ? -1 : deadline,
+                             deadline == timer_heap::never ? 0 : steady_now_ns());
     }
   }
   {

@@ -2,30 +2,31 @@
 //
 // Design notes
 // ------------
-// * Untimed parks wait on an atomic word (C++20 std::atomic::wait, a futex in libstdc++, with a
-//   short spin first); wake() stores the word and calls notify_one, which makes no system call
-//   when nobody sleeps on it. Timed parks need a deadline, which std::atomic::wait lacks, so they
-//   wait on a mutex + condition variable instead; the parker says which (timed_) before its park
-//   completes, and the waker reads it after winning the park (park_state orders the two).
-// * Lifetime. A waker may still be inside wake() — past the store the woken thread waits for,
-//   before or inside notify_one — when that thread has returned from park() and even exited.
-//   So parkers are never freed: a thread takes one from a process-wide pool on first use and
-//   gives it back at exit, and a late notify_one at worst wakes the parker's next owner
-//   spuriously, which park() tolerates (it sleeps again until its own wake's store).
-// * Rejected: the mutex + condition variable for every park (the previous design, which got
-//   lifetime from the mutex: the woken thread must retake it). A waker that notifies under the
-//   mutex wakes a thread that at once blocks on that mutex again ("hurry up and wait"): two
-//   futex round trips per hand-off, and weft::os channels' ping-pong ran 1.5-2.5x slower than a
-//   hand-written mutex + condition variable queue.
+// * A thread sleeps on a futex word with three states: empty, sleeping (the parker is in or
+//   about to enter futex_wait) and signalled. wake() exchanges in `signalled` and makes the wake
+//   system call only if the parker announced that it sleeps, so a wake that lands before the
+//   parker sleeps costs no system call. A timed park passes its deadline to the futex wait.
+// * Lifetime. A waker may still be inside wake() — past the exchange the woken thread waits
+//   for, before or inside the futex wake — when that thread has returned from park() and even
+//   exited. So parkers are never freed: a thread takes one from a process-wide pool on first use
+//   and gives it back at exit, and a late futex wake at worst wakes the parker's next owner
+//   spuriously, which park() tolerates (it sleeps again until its own wake's exchange).
+// * Rejected: a mutex + condition variable per thread (the previous design, which got lifetime
+//   from the mutex: the woken thread must retake it). A waker that notifies under the mutex
+//   wakes a thread that at once blocks on that mutex again ("hurry up and wait"): two futex
+//   round trips per hand-off, and weft::os channels' ping-pong ran 1.5-2.5x slower than a
+//   hand-written mutex + condition variable queue. Also rejected: C++20 std::atomic::wait, which
+//   has no deadline and in libstdc++ 12 spins with sched_yield before it sleeps.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
+#include "futex.hpp"
 #include "park_state.hpp"
 
 namespace weft::sync {
@@ -47,14 +48,10 @@ class thread_parker {
   // thread that owns this parker. Never throws unless the hook does.
   template <class Hook>
   wake_reason park(Hook&& hook) {
-    timed_ = false;
     state_.begin_park();
     if (!hook()) return state_.end_park();
     if (!state_.finish_park()) return state_.end_park();  // claimed during the hook
-    // acquire: pairs with wake()'s release store. A wake-up without the store is a late
-    // notify_one meant for this parker's previous owner: sleep again.
-    while (signal_.load(std::memory_order_acquire) == 0) signal_.wait(0, std::memory_order_acquire);
-    signal_.store(0, std::memory_order_relaxed);  // relaxed: only the next wake() sets it again
+    sleep_until_signalled(-1);
     return state_.end_park();
   }
 
@@ -62,30 +59,26 @@ class thread_parker {
   // every notifier (no wake will come), notified if a notifier won (even after the deadline).
   template <class Clock, class Duration, class Hook>
   wake_reason park_until(const std::chrono::time_point<Clock, Duration>& deadline, Hook&& hook) {
-    timed_ = true;
+    const std::int64_t deadline_ns = steady_ns(deadline);
     state_.begin_park();
     if (!hook()) return state_.end_park();
     if (!state_.finish_park()) return state_.end_park();
-    std::unique_lock lk(mu_);
-    if (!cv_.wait_until(lk, deadline, [this] { return signaled_; })) {
-      if (state_.claim_timeout()) return state_.end_park();
-      cv_.wait(lk, [this] { return signaled_; });  // a notifier won; its wake is on the way
+    if (!sleep_until_signalled(deadline_ns)) {
+      if (state_.claim_timeout()) {
+        // No wake will come: take back the `sleeping` announcement before the next park.
+        signal_.store(empty, std::memory_order_relaxed);  // relaxed: nobody else writes it now
+        return state_.end_park();
+      }
+      sleep_until_signalled(-1);  // a notifier won; its wake is on the way
     }
-    signaled_ = false;
     return state_.end_park();
   }
 
-  // Wakes the parked thread. Precondition: the caller won state().notify() with claim::wake
-  // (which orders this read of timed_ after the parker's write).
-  void wake() {
-    if (timed_) {
-      std::lock_guard lk(mu_);
-      signaled_ = true;
-      cv_.notify_one();
-      return;
-    }
-    signal_.store(1, std::memory_order_release);  // release: pairs with park()'s acquire load
-    signal_.notify_one();
+  // Wakes the parked thread. Precondition: the caller won state().notify() with claim::wake.
+  void wake() noexcept {
+    // release: pairs with sleep_until_signalled's acquire loads; what the notifier handed over
+    // is visible to the woken thread.
+    if (signal_.exchange(signalled, std::memory_order_release) == sleeping) futex_wake_one(signal_);
   }
 
  private:
@@ -126,12 +119,48 @@ class thread_parker {
     lease& operator=(const lease&) = delete;
   };
 
+  static constexpr std::uint32_t empty = 0, sleeping = 1, signalled = 2;
+
+  template <class Clock, class Duration>
+  static std::int64_t steady_ns(const std::chrono::time_point<Clock, Duration>& t) {
+    using namespace std::chrono;
+    steady_clock::time_point steady;
+    if constexpr (std::is_same_v<Clock, steady_clock>)
+      steady = time_point_cast<steady_clock::duration>(t);
+    else
+      steady = steady_clock::now() + ceil<steady_clock::duration>(t - Clock::now());
+    return duration_cast<nanoseconds>(steady.time_since_epoch()).count();
+  }
+  static std::int64_t now_ns() noexcept {
+    using namespace std::chrono;
+    return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  }
+
+  // Sleeps until wake() signals (true; the signal is consumed) or, for deadline_ns >= 0, until
+  // that steady-clock time (false; `sleeping` stays announced). A futex return without
+  // `signalled` is spurious, or a late wake meant for this parker's previous owner: sleep again.
+  bool sleep_until_signalled(std::int64_t deadline_ns) noexcept {
+    std::uint32_t s = signal_.load(std::memory_order_acquire);  // acquire: pairs with wake()
+    while (s != signalled) {
+      // Announcing `sleeping` first is what lets wake() skip the system call when it comes
+      // before we sleep. acquire on failure: we read wake()'s exchange.
+      if (s == empty && !signal_.compare_exchange_strong(s, sleeping, std::memory_order_acquire))
+        continue;
+      if (deadline_ns >= 0) {
+        const std::int64_t now = now_ns();
+        if (now >= deadline_ns) return false;
+        futex_wait_until(signal_, sleeping, deadline_ns, now);
+      } else {
+        futex_wait_until(signal_, sleeping, -1, 0);
+      }
+      s = signal_.load(std::memory_order_acquire);  // acquire: pairs with wake()
+    }
+    signal_.store(empty, std::memory_order_relaxed);  // relaxed: only the next wake() changes it
+    return true;
+  }
+
   park_state state_;
-  std::atomic<std::uint32_t> signal_{0};  // untimed parks: set by wake()
-  bool timed_ = false;                    // written by the owner before its park completes
-  std::mutex mu_;                         // timed parks only
-  std::condition_variable cv_;
-  bool signaled_ = false;  // guarded by mu_
+  std::atomic<std::uint32_t> signal_{empty};  // a futex word
 };
 
 }  // namespace weft::sync

@@ -1,4 +1,5 @@
-// The two futex calls the idle protocol needs (Linux). A worker sleeps on its own word.
+// The two futex calls weft sleeps with (Linux): a scheduler worker on its own word when idle, a
+// plain thread on its parker (thread_parker.hpp). Standard library and system headers only.
 #pragma once
 
 #include <linux/futex.h>
@@ -9,7 +10,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace weft::sched {
+namespace weft::sync {
 
 // Sleeps while `word` == expected, at most until `deadline_ns` (steady clock; `now_ns` is the
 // current time, or pass deadline_ns < 0 for no deadline). Spurious returns are fine: callers
@@ -34,4 +35,4 @@ inline void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
             nullptr, 0);
 }
 
-}  // namespace weft::sched
+}  // namespace weft::sync
