@@ -12,7 +12,7 @@ quick mode (default) repeats each benchmark 3 times; --full repeats 7 times for 
 runs the fan-out 3 times per point. Medians are reported with the spread (min-max) over the
 repetitions. A workload a model cannot run at a size says so ("not run: ...").
 The echo workload runs C = 100 and 1,000 three times (five with --full) and C = 10,000 once
-(three), 1 s per cell (2 s), about 80 s in all on a 2-core machine.
+(three), 1 s per cell (2 s): about 50 s in all on this 2-core machine (quick mode).
 """
 
 import argparse
