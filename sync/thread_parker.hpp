@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
-#include <type_traits>
 #include <vector>
 
 #include "futex.hpp"
@@ -57,9 +56,9 @@ class thread_parker {
 
   // As park(), but gives up at `deadline`: returns timed_out if the deadline won the race with
   // every notifier (no wake will come), notified if a notifier won (even after the deadline).
-  template <class Clock, class Duration, class Hook>
-  wake_reason park_until(const std::chrono::time_point<Clock, Duration>& deadline, Hook&& hook) {
-    const std::int64_t deadline_ns = steady_ns(deadline);
+  template <class Hook>
+  wake_reason park_until(std::chrono::steady_clock::time_point deadline, Hook&& hook) {
+    const std::int64_t deadline_ns = ns_since_epoch(deadline);
     state_.begin_park();
     if (!hook()) return state_.end_park();
     if (!state_.finish_park()) return state_.end_park();
@@ -121,19 +120,8 @@ class thread_parker {
 
   static constexpr std::uint32_t empty = 0, sleeping = 1, signalled = 2;
 
-  template <class Clock, class Duration>
-  static std::int64_t steady_ns(const std::chrono::time_point<Clock, Duration>& t) {
-    using namespace std::chrono;
-    steady_clock::time_point steady;
-    if constexpr (std::is_same_v<Clock, steady_clock>)
-      steady = time_point_cast<steady_clock::duration>(t);
-    else
-      steady = steady_clock::now() + ceil<steady_clock::duration>(t - Clock::now());
-    return duration_cast<nanoseconds>(steady.time_since_epoch()).count();
-  }
-  static std::int64_t now_ns() noexcept {
-    using namespace std::chrono;
-    return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  static std::int64_t ns_since_epoch(std::chrono::steady_clock::time_point t) noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   }
 
   // Sleeps until wake() signals (true; the signal is consumed) or, for deadline_ns >= 0, until
@@ -146,13 +134,10 @@ class thread_parker {
       // before we sleep. acquire on failure: we read wake()'s exchange.
       if (s == empty && !signal_.compare_exchange_strong(s, sleeping, std::memory_order_acquire))
         continue;
-      if (deadline_ns >= 0) {
-        const std::int64_t now = now_ns();
-        if (now >= deadline_ns) return false;
-        futex_wait_until(signal_, sleeping, deadline_ns, now);
-      } else {
-        futex_wait_until(signal_, sleeping, -1, 0);
-      }
+      const std::int64_t now =
+          deadline_ns >= 0 ? ns_since_epoch(std::chrono::steady_clock::now()) : 0;
+      if (deadline_ns >= 0 && now >= deadline_ns) return false;
+      futex_wait_until(signal_, sleeping, deadline_ns, now);
       s = signal_.load(std::memory_order_acquire);  // acquire: pairs with wake()
     }
     signal_.store(empty, std::memory_order_relaxed);  // relaxed: only the next wake() changes it
