@@ -8,8 +8,11 @@
 // connection first completes one round trip (so the thread server has all its threads), then
 // round trips are counted for --duration seconds. Reported: round trips/s, latency p50/p99/p99.9,
 // and the server's resident memory per connection with all C connections open and idle
-// ((VmRSS idle - VmRSS before any connection) / C). Loopback only; bounded in connections
-// (--connections, at most 20,000) and time.
+// ((VmRSS idle - VmRSS before any connection) / C), and the server's CPU time per round trip
+// while measured (/proc/PID/stat: user + system, so the loopback delivery the server's sends do
+// in its system calls counts too). On two cores the load generator is often the bottleneck; the
+// server's CPU per round trip then shows what round trips/s cannot. Loopback only; bounded in
+// connections (--connections, at most 20,000) and time.
 //
 //   echo_bench [--connections=100,1000,10000] [--servers=epoll,os,fiber] [--duration=2]
 //              [--repetitions=1] [--size=64] [--server-cpu=0] [--client-cpu=1] [--json=FILE]
@@ -93,6 +96,31 @@ long rss_kib(pid_t pid) {
   for (std::string line; std::getline(f, line);)
     if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
   return -1;
+}
+
+// The CPU time (user + system, all threads) the process has used, in microseconds; -1 if unknown.
+// Ticks of 10 ms: over a cell's seconds at most ~1 % off.
+double cpu_us(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::size_t paren = stat.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return -1;
+  // After ")": state (field 3) ... utime (14), stime (15).
+  const char* p = stat.c_str() + paren + 1;
+  char* end = nullptr;
+  unsigned long long fields[13] = {};
+  for (int i = 0; i < 13; ++i) {
+    if (i == 0) {  // the state is a letter
+      while (*p == ' ') ++p;
+      ++p;
+      continue;
+    }
+    fields[i] = std::strtoull(p, &end, 10);
+    if (end == p) return -1;
+    p = end;
+  }
+  const unsigned long long utime = fields[11], stime = fields[12];
+  return static_cast<double>(utime + stime) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +257,9 @@ struct cell_result {
   double round_trips_per_s = 0;
   double p50_us = 0, p99_us = 0, p999_us = 0;
   double rss_kib_per_conn = 0;
+  // Server CPU time per round trip while measured: what the server spends, whoever is the
+  // bottleneck (on 2 cores the load generator often is, and then round trips/s hide it).
+  double cpu_us_per_rt = 0;
   long rss_idle_kib = 0;
   bool ok = false;
 };
@@ -299,8 +330,9 @@ class load_generator {
     const std::int64_t end = now_ns() + duration_ns;
     run_until(end, true);
     samples_ = nullptr;
-    run_until(now_ns() + 2'000'000'000, false);  // drain what is still out: idle connections
   }
+  // After measure(): waits for the replies still out, leaving every connection idle.
+  void drain() { run_until(now_ns() + 2'000'000'000, false); }
 
  private:
   void send(conn& c) {
@@ -365,8 +397,14 @@ cell_result run_cell(std::string_view kind, std::size_t connections, std::size_t
     if (gen.prime(60'000'000'000)) {
       std::vector<std::uint32_t> samples;
       samples.reserve(1 << 22);
+      const double cpu_before = cpu_us(pid);
       gen.measure(duration_ns, samples);
+      const double cpu_after = cpu_us(pid);
+      gen.drain();
       if (!samples.empty()) {
+        res.cpu_us_per_rt = cpu_before < 0 || cpu_after < 0
+                                ? 0
+                                : (cpu_after - cpu_before) / static_cast<double>(samples.size());
         std::sort(samples.begin(), samples.end());
         auto pct = [&](double p) {
           return samples[std::min(
@@ -420,7 +458,7 @@ struct cell {
   cell_result median;  // ok if any repetition was
 
   void summarise() {
-    std::vector<double> rt, p50, p99, p999, rss;
+    std::vector<double> rt, p50, p99, p999, rss, cpu;
     for (const cell_result& r : reps) {
       if (!r.ok) continue;
       rt.push_back(r.round_trips_per_s);
@@ -428,9 +466,16 @@ struct cell {
       p99.push_back(r.p99_us);
       p999.push_back(r.p999_us);
       rss.push_back(r.rss_kib_per_conn);
+      cpu.push_back(r.cpu_us_per_rt);
     }
     if (rt.empty()) return;
-    median = {median_of(rt), median_of(p50), median_of(p99), median_of(p999), median_of(rss), 0,
+    median = {median_of(rt),
+              median_of(p50),
+              median_of(p99),
+              median_of(p999),
+              median_of(rss),
+              median_of(cpu),
+              0,
               true};
   }
   double min_rt() const {
@@ -459,8 +504,10 @@ void write_json(const char* path, const std::vector<cell>& cells, long long size
     if (!r.ok) return std::fprintf(f, "{\"ok\": false}");
     return std::fprintf(f,
                         "{\"ok\": true, \"round_trips_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": "
-                        "%.2f, \"p999_us\": %.2f, \"rss_kib_per_conn\": %.3f}",
-                        r.round_trips_per_s, r.p50_us, r.p99_us, r.p999_us, r.rss_kib_per_conn);
+                        "%.2f, \"p999_us\": %.2f, \"rss_kib_per_conn\": %.3f, "
+                        "\"server_cpu_us_per_rt\": %.3f}",
+                        r.round_trips_per_s, r.p50_us, r.p99_us, r.p999_us, r.rss_kib_per_conn,
+                        r.cpu_us_per_rt);
   };
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const cell& c = cells[i];
@@ -540,8 +587,8 @@ int main(int argc, char** argv) {
       size, server_cpu, client_cpu, duration_s, reps, reps > 1 ? "s" : "");
   std::printf(
       "| C | server | round trips/s (min-max) | p50 us | p99 us | p99.9 us | server RSS "
-      "KiB/conn |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+      "KiB/conn | server CPU us/rt |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   std::vector<cell> cells;
   for (const std::size_t c : cs) {
@@ -557,11 +604,11 @@ int main(int argc, char** argv) {
       x.summarise();
       const cell_result& r = x.median;
       if (r.ok)
-        std::printf("| %zu | %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.1f | %.2f |\n", c,
+        std::printf("| %zu | %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", c,
                     x.server.c_str(), r.round_trips_per_s, x.min_rt(), x.max_rt(), r.p50_us,
-                    r.p99_us, r.p999_us, r.rss_kib_per_conn);
+                    r.p99_us, r.p999_us, r.rss_kib_per_conn, r.cpu_us_per_rt);
       else
-        std::printf("| %zu | %s | failed | | | | |\n", c, x.server.c_str());
+        std::printf("| %zu | %s | failed | | | | | |\n", c, x.server.c_str());
     }
     auto find = [&](const char* k) -> const cell_result* {
       for (std::size_t i = first; i < cells.size(); ++i)
@@ -570,12 +617,14 @@ int main(int argc, char** argv) {
     };
     if (const cell_result* f = find("fiber")) {
       if (const cell_result* e = find("epoll"))
-        std::printf("|   | fiber / epoll | %.2fx | | | | |\n",
-                    f->round_trips_per_s / e->round_trips_per_s);
+        std::printf("|   | fiber / epoll | %.2fx | | | | | %.2fx |\n",
+                    f->round_trips_per_s / e->round_trips_per_s,
+                    e->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / e->cpu_us_per_rt : 0);
       if (const cell_result* o = find("os"))
-        std::printf("|   | fiber / os | %.2fx | | %.2fx | | %.2fx |\n",
+        std::printf("|   | fiber / os | %.2fx | | %.2fx | | %.2fx | %.2fx |\n",
                     f->round_trips_per_s / o->round_trips_per_s, f->p99_us / o->p99_us,
-                    f->rss_kib_per_conn / o->rss_kib_per_conn);
+                    f->rss_kib_per_conn / o->rss_kib_per_conn,
+                    o->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / o->cpu_us_per_rt : 0);
     }
     std::fflush(stdout);
   }
