@@ -79,9 +79,9 @@ class basic_tcp_stream {
   basic_tcp_stream(basic_tcp_stream&& o) noexcept
       : fd_(std::move(o.fd_)),
         io_(std::move(o.io_)),
-        peer_(o.peer_),
         drained_(std::exchange(o.drained_, false)),
-        drained_snap_(o.drained_snap_) {}
+        drained_snap_(o.drained_snap_),
+        peer_(o.peer_) {}
   basic_tcp_stream& operator=(basic_tcp_stream&& o) noexcept {
     if (this != &o) {
       close();
@@ -112,7 +112,12 @@ class basic_tcp_stream {
     drained_ = false;
     const long n = detail::io_retry<IO>(
         io_, fd, interest::read, d.when(),
-        [&] { return detail::result_of(::recv(fd, data, size, flags)); }, &hint);
+        [&] {
+          return detail::result_of((flags & MSG_DONTWAIT) != 0
+                                       ? detail::recv_now(fd, data, size, flags)
+                                       : ::recv(fd, data, size, flags));
+        },
+        &hint);
     if (n < 0) detail::throw_errno(static_cast<int>(-n), "read from", peer_);
     // Not after 0 (the end of the stream stays, with no edge to announce it again).
     drained_ = n > 0 && static_cast<std::size_t>(n) < size;
@@ -149,7 +154,8 @@ class basic_tcp_stream {
     const int fd = fd_.get();
     const int flags = call_flags(d) | MSG_NOSIGNAL;
     const long n = detail::io_retry<IO>(io_, fd, interest::write, d.when(), [&] {
-      return detail::result_of(::send(fd, data, size, flags));
+      return detail::result_of((flags & MSG_DONTWAIT) != 0 ? detail::send_now(fd, data, size, flags)
+                                                           : ::send(fd, data, size, flags));
     });
     if (n < 0) detail::throw_errno(static_cast<int>(-n), "write to", peer_);
     return static_cast<std::size_t>(n);
@@ -237,13 +243,15 @@ class basic_tcp_stream {
     return r > 0;
   }
 
+  // What every read and write touches comes first, in one cache line; the peer's address, needed
+  // only for error messages, after it (a server with 10,000 connections misses on each).
   detail::unique_fd fd_;
   typename IO::handle io_;
-  address peer_;
   // The last read was short (it emptied the receive queue), under readiness snapshot
   // drained_snap_. Touched only by the reading task.
   bool drained_ = false;
   std::uint32_t drained_snap_ = 0;
+  address peer_;
 };
 
 }  // namespace weft::net
