@@ -33,7 +33,7 @@ using weft_test::watchdog;
 
 template <class E>
 class ChannelModel : public watched<E> {};
-TYPED_TEST_SUITE(ChannelModel, channel_test::all_envs, channel_test::env_names);
+TYPED_TEST_SUITE(ChannelModel, channel_test::all_envs, channel_test::env_name);
 
 // The sequential reference of one channel.
 struct reference {

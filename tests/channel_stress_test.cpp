@@ -24,7 +24,7 @@ using weft_test::watchdog;
 
 template <class E>
 class ChannelStress : public watched<E> {};
-TYPED_TEST_SUITE(ChannelStress, channel_test::all_envs, channel_test::env_names);
+TYPED_TEST_SUITE(ChannelStress, channel_test::all_envs, channel_test::env_name);
 
 // A message: producer index in the high half, its sequence number in the low half.
 constexpr std::uint64_t msg(std::uint64_t producer, std::uint64_t seq) {

@@ -32,39 +32,12 @@ class watched : public ::testing::Test {
   weft_test::watchdog dog_{"a channel test", std::chrono::seconds(300)};
 };
 
-// Runs a test body as a task of the model: on the calling thread for weft::os, as a fiber of a
-// fresh 2-worker runtime with the given policy for weft::fiber (so M::spawn inside the body
-// spawns onto that runtime).
-struct os_env {
-  using M = weft::os::model;
-  static std::string name() { return "os"; }
-  template <class F>
-  static void run(F&& f) {
-    std::forward<F>(f)();
-  }
-};
-
-template <weft::scheduling_policy Policy>
-struct fiber_env {
-  using M = weft::fiber::model;
-  static std::string name() { return std::string("fiber_") + weft::to_string(Policy); }
-  template <class F>
-  static void run(F&& f) {
-    weft::runtime rt{{.workers = 2, .policy = Policy}};
-    rt.block_on(std::forward<F>(f));
-  }
-};
-
-using all_envs = ::testing::Types<os_env, fiber_env<weft::scheduling_policy::work_stealing>,
-                                  fiber_env<weft::scheduling_policy::global_fifo>,
-                                  fiber_env<weft::scheduling_policy::pinned>>;
-
-struct env_names {
-  template <class E>
-  static std::string GetName(int) {
-    return E::name();
-  }
-};
+// Every typed channel test runs on weft::os and on 2-worker fiber runtimes under each policy.
+using all_envs = ::testing::Types<weft_test::os_env,
+                                  weft_test::fiber_env<2, weft::scheduling_policy::work_stealing>,
+                                  weft_test::fiber_env<2, weft::scheduling_policy::global_fifo>,
+                                  weft_test::fiber_env<2, weft::scheduling_policy::pinned>>;
+using weft_test::env_name;
 
 // Counts live instances; moved-from instances count too (they are objects until destroyed).
 class counted {

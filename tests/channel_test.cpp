@@ -29,7 +29,7 @@ using weft_test::watchdog;
 
 template <class E>
 class Channel : public watched<E> {};
-TYPED_TEST_SUITE(Channel, channel_test::all_envs, channel_test::env_names);
+TYPED_TEST_SUITE(Channel, channel_test::all_envs, channel_test::env_name);
 
 static_assert(std::ranges::input_range<weft::os::receiver<int>>);
 static_assert(std::ranges::input_range<weft::fiber::receiver<std::unique_ptr<int>>>);

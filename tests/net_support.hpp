@@ -20,48 +20,17 @@
 
 namespace net_test {
 
-// The body of a typed test runs as a task of the environment's model: the calling thread for
-// weft::os, a fiber of a fresh runtime for weft::fiber (so M::spawn inside it lands there).
-struct os_env {
-  using M = weft::os::model;
-  static constexpr bool fibers = false;
-  static std::string name() { return "os"; }
-  template <class F>
-  static void run(F&& body) {
-    std::forward<F>(body)();
-  }
-};
-
-template <std::size_t Workers, weft::scheduling_policy Policy>
-struct fiber_env {
-  using M = weft::fiber::model;
-  static constexpr bool fibers = true;
-  static std::string name() {
-    return "fiber" + std::to_string(Workers) + "_" + weft::to_string(Policy);
-  }
-  template <class F>
-  static void run(F&& body) {
-    weft::runtime rt{{.workers = Workers, .policy = Policy, .name = "net-test"}};
-    rt.block_on(std::forward<F>(body));
-  }
-};
-
-using ws1 = fiber_env<1, weft::scheduling_policy::work_stealing>;
-using ws2 = fiber_env<2, weft::scheduling_policy::work_stealing>;
-using fifo2 = fiber_env<2, weft::scheduling_policy::global_fifo>;
-using pinned2 = fiber_env<2, weft::scheduling_policy::pinned>;
+using weft_test::env_name;
+using weft_test::os_env;
+using ws1 = weft_test::fiber_env<1, weft::scheduling_policy::work_stealing>;
+using ws2 = weft_test::fiber_env<2, weft::scheduling_policy::work_stealing>;
+using fifo2 = weft_test::fiber_env<2, weft::scheduling_policy::global_fifo>;
+using pinned2 = weft_test::fiber_env<2, weft::scheduling_policy::pinned>;
 
 // Every model and policy: for the behaviour tests.
 using all_envs = ::testing::Types<os_env, ws1, ws2, fifo2, pinned2>;
 // Both models, the fiber model on one and two workers: for the heavy tests.
 using main_envs = ::testing::Types<os_env, ws1, ws2>;
-
-struct env_name {
-  template <class E>
-  static std::string GetName(int) {
-    return E::name();
-  }
-};
 
 // Raises the soft descriptor limit to the hard one; returns the soft limit now in force.
 inline std::size_t raise_fd_limit() {

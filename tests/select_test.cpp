@@ -26,7 +26,7 @@ using weft_test::watchdog;
 
 template <class E>
 class Select : public watched<E> {};
-TYPED_TEST_SUITE(Select, channel_test::all_envs, channel_test::env_names);
+TYPED_TEST_SUITE(Select, channel_test::all_envs, channel_test::env_name);
 
 TYPED_TEST(Select, TheReadyCaseFiresAndTheOthersAreUntouched) {
   using M = typename TypeParam::M;

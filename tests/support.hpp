@@ -1,20 +1,60 @@
-// Shared helpers for the runtime tests: a watchdog that fails instead of hanging, scale factors
-// for sanitizer builds, and a one-slot mailbox built directly on the parking seam.
+// Shared helpers for the tests: the environments a typed test runs in (one per model, and per
+// runtime shape), a watchdog that fails instead of hanging, scale factors for sanitizer builds,
+// and a one-slot mailbox built directly on the parking seam.
 #pragma once
 
 #include <weft/fiber.hpp>
+#include <weft/os.hpp>
 #include <weft/sync/spin_lock.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
 
 namespace weft_test {
+
+// The body of a typed test runs as a task of the environment's model: the calling thread for
+// weft::os; a fiber of a fresh runtime of `Workers` workers under `Policy` for weft::fiber, so
+// that M::spawn inside the body spawns onto that runtime and its policy.
+struct os_env {
+  using M = weft::os::model;
+  static constexpr bool fibers = false;
+  static std::string name() { return "os"; }
+  template <class F>
+  static void run(F&& body) {
+    std::forward<F>(body)();
+  }
+};
+
+template <std::size_t Workers, weft::scheduling_policy Policy>
+struct fiber_env {
+  using M = weft::fiber::model;
+  static constexpr bool fibers = true;
+  static std::string name() {
+    return "fiber" + std::to_string(Workers) + "_" + weft::to_string(Policy);
+  }
+  template <class F>
+  static void run(F&& body) {
+    weft::runtime rt{{.workers = Workers, .policy = Policy, .name = "test"}};
+    rt.block_on(std::forward<F>(body));
+  }
+};
+
+// Names a typed suite's instances by environment (TYPED_TEST_SUITE's third argument).
+struct env_name {
+  template <class E>
+  static std::string GetName(int) {
+    return E::name();
+  }
+};
 
 #if defined(__SANITIZE_THREAD__)
 // TSan tracks each fiber like a thread (at most ~8k alive) and runs 10-50x slower here.

@@ -18,41 +18,12 @@
 
 namespace sync_test {
 
-// The body of a typed test runs as a task of the environment's model: the calling thread for
-// weft::os; a fiber of a fresh runtime for weft::fiber, so that M::spawn inside the body spawns
-// onto that runtime and its policy.
-struct os_env {
-  using M = weft::os::model;
-  static constexpr bool fibers = false;
-  static std::string name() { return "os"; }
-  template <class F>
-  static void run(F&& body) {
-    std::forward<F>(body)();
-  }
-};
-
-template <weft::scheduling_policy Policy>
-struct fiber_env {
-  using M = weft::fiber::model;
-  static constexpr bool fibers = true;
-  static std::string name() { return std::string("fiber_") + weft::to_string(Policy); }
-  template <class F>
-  static void run(F&& body) {
-    weft::runtime rt{{.workers = 2, .policy = Policy, .name = "sync-test"}};
-    rt.block_on(std::forward<F>(body));
-  }
-};
-
-using envs = ::testing::Types<os_env, fiber_env<weft::scheduling_policy::work_stealing>,
-                              fiber_env<weft::scheduling_policy::global_fifo>,
-                              fiber_env<weft::scheduling_policy::pinned>>;
-
-struct env_name {
-  template <class E>
-  static std::string GetName(int) {
-    return E::name();
-  }
-};
+// Every typed sync test runs on weft::os and on 2-worker fiber runtimes under each policy.
+using envs = ::testing::Types<weft_test::os_env,
+                              weft_test::fiber_env<2, weft::scheduling_policy::work_stealing>,
+                              weft_test::fiber_env<2, weft::scheduling_policy::global_fifo>,
+                              weft_test::fiber_env<2, weft::scheduling_policy::pinned>>;
+using weft_test::env_name;
 
 // Names the instances of the per-policy suites (INSTANTIATE_TEST_SUITE_P's last argument).
 struct policy_name {
