@@ -396,11 +396,17 @@ def echo_table(echo, ratios):
         "net::tcp_server on weft::os and on weft::fiber (one source), and a hand-written "
         "single-threaded epoll loop. Round trips/s: median (min–max) over the repetitions; "
         "latency percentiles and RSS: medians. RSS per connection: (server VmRSS with all C "
-        "connections open and idle - VmRSS before any) / C.")
+        "connections open and idle - VmRSS before any) / C. Server CPU / round trip: the server "
+        "process's user + system time while measured over the round trips completed; on two "
+        "cores the load generator is often the bottleneck, and this shows what each server costs.")
     lines.append("")
-    lines.append("| C | server | runs | round trips/s | p50 | p99 | p99.9 | server RSS / conn |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| C | server | runs | round trips/s | p50 | p99 | p99.9 | server RSS / conn | "
+                 "server CPU / round trip |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     by = {(c["connections"], c["server"]): c for c in echo["cells"]}
+    def cpu_of(m):  # absent from runs before the field existed
+        v = m.get("server_cpu_us_per_rt")
+        return fmt_ns(v * 1e3) if v else "n/a"
     def us(v):
         return fmt_ns(v * 1e3)
     checks = []
@@ -412,13 +418,13 @@ def echo_table(echo, ratios):
             m = c["median"]
             runs = f"{c['plan']['repetitions']} x {c['plan']['duration_s']} s"
             if not m["ok"]:
-                lines.append(f"| {n:,} | {label} | {runs} | failed | | | | |")
+                lines.append(f"| {n:,} | {label} | {runs} | failed | | | | | |")
                 continue
             rts = [r["round_trips_per_s"] for r in c["repetitions"] if r["ok"]]
             lines.append(f"| {n:,} | {label} | {runs} | {m['round_trips_per_s']:,.0f} "
                          f"({min(rts):,.0f}–{max(rts):,.0f}) | {us(m['p50_us'])} | "
                          f"{us(m['p99_us'])} | {us(m['p999_us'])} | "
-                         f"{m['rss_kib_per_conn']:.2f} KiB |")
+                         f"{m['rss_kib_per_conn']:.2f} KiB | {cpu_of(m)} |")
         e, o, f = (by.get((n, k)) for k in ("epoll", "os", "fiber"))
         ok = [x is not None and x["median"]["ok"] for x in (e, o, f)]
         if not all(ok):
@@ -434,6 +440,9 @@ def echo_table(echo, ratios):
         def mark(good):
             return "met" if good else "missed"
         t = f"fiber/epoll {vs_epoll:.2f}x, fiber/thread {vs_os:.2f}x, p99 fiber/thread {p99:.2f}x"
+        if e.get("server_cpu_us_per_rt") and f.get("server_cpu_us_per_rt"):
+            t += f", server CPU per round trip fiber/epoll " \
+                 f"{f['server_cpu_us_per_rt'] / e['server_cpu_us_per_rt']:.2f}x"
         if n >= 1_000:
             t += (f" (targets: >= 0.9x {mark(vs_epoll >= 0.9)}, >= 1.4x {mark(vs_os >= 1.4)}, "
                   f"<= 1x {mark(p99 <= 1.0)})")
