@@ -165,12 +165,10 @@ void epoll_poller::remove(fd_record& r) noexcept {
   r.lock.lock();
   r.live = false;
   ++r.gen;  // events collected before the DEL are dropped from now on
-  for (auto& list : r.waiters) {
-    while (io_waiter* w = list.pop_front()) {
-      w->closed = true;
-      const sched::waker who = w->who;  // the record may be gone once notified
-      who.notify();
-    }
+  while (io_waiter* w = r.waiters.pop_front()) {
+    w->closed = true;
+    const sched::waker who = w->who;  // the waiter may be gone once notified
+    who.notify();
   }
   r.lock.unlock();
   registered_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint
@@ -190,12 +188,11 @@ io_wait epoll_poller::park(fd_record& r, interest in, std::uint32_t snap,
     r.lock.unlock();
     return io_wait::ready;  // an edge came after the snapshot: retry the call
   }
-  io_waiter w(sched::waker::current());
+  io_waiter w(sched::waker::current(), in);
   // leave: the record outlives every waiter (it is pooled), and a woken fiber has no reason to
   // take its lock again.
   const sync::wake_reason why = sync::park_on_list<sched::fiber_parker>(
-      r.lock, r.waiters[dir], w, deadline, [] {}, sync::wait_place::back,
-      sync::after_notify::leave);
+      r.lock, r.waiters, w, deadline, [] {}, sync::wait_place::back, sync::after_notify::leave);
   switch (why) {
     case sync::wake_reason::notified:
       return w.closed ? io_wait::closed : io_wait::ready;
@@ -239,11 +236,21 @@ bool epoll_poller::wait(std::uint32_t w, std::int64_t deadline_ns) noexcept {
   return collect(b, n > 0 ? n : 0, true);
 }
 
-std::size_t epoll_poller::fire(fd_record& r, int dir) noexcept {
+std::size_t epoll_poller::fire(fd_record& r, bool readable, bool writable) noexcept {
   // release: pairs with the acquire of a snapshot (fiber_io::snapshot): a fiber that sees the new
   // count also sees everything before it. The lock orders it for park()'s check.
-  r.seq[dir].store(r.seq[dir].load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  return sync::notify_all_in(r.waiters[dir]);
+  if (readable)
+    r.seq[0].store(r.seq[0].load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (writable)
+    r.seq[1].store(r.seq[1].load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  std::size_t woken = 0;
+  r.waiters.for_each([&](io_waiter& w) {
+    if (!(w.in == interest::read ? readable : writable)) return;
+    r.waiters.remove(w);
+    const sched::waker who = w.who;  // a copy: once notified, the waiter may be gone
+    if (who.notify()) ++woken;
+  });
+  return woken;
 }
 
 std::size_t epoll_poller::dispatch(std::uint32_t w) noexcept {
@@ -257,8 +264,7 @@ std::size_t epoll_poller::dispatch(std::uint32_t w) noexcept {
     if (r.live && r.gen == static_cast<std::uint32_t>(tag >> 32)) {
       // relaxed: fire's release increment below publishes it (fiber_io::read_would_block).
       if ((events & hangup_events) != 0) r.hangup.store(true, std::memory_order_relaxed);
-      if ((events & read_events) != 0) woken += fire(r, 0);
-      if ((events & write_events) != 0) woken += fire(r, 1);
+      woken += fire(r, (events & read_events) != 0, (events & write_events) != 0);
     }
     r.lock.unlock();
   }
