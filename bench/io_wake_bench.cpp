@@ -89,7 +89,12 @@ void BM_io_wake(benchmark::State& state) {
   state.counters["per_wake"] =
       benchmark::Counter(wakes, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_io_wake)->Arg(100)->Arg(10'000)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_io_wake)
+    ->Arg(100)
+    ->Arg(1'000)
+    ->Arg(10'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -87,10 +87,21 @@ class fiber : public context {
   static T* emplace_apart(void* storage, ctx::stack s, Args&&... args) {
     static_assert(std::is_base_of_v<fiber, T>);
     auto top = reinterpret_cast<std::uintptr_t>(s.top()) - sizeof(stack_header);
-    void* usable_top = reinterpret_cast<void*>(top & ~std::uintptr_t{15});
+    void* usable_top = reinterpret_cast<void*>((top - color_offset(s)) & ~std::uintptr_t{15});
     T* t = ::new (storage) T(placement{s, usable_top}, std::forward<Args>(args)...);
     ::new (reinterpret_cast<void*>(top)) stack_header{stack_header::magic_value, t};
     return t;
+  }
+
+  // Cache colouring: how far below its top a stack's frames start, 0 to 960 bytes in steps of a
+  // cache line, fixed per stack (a hash of its address). Stacks are page-aligned, so without it
+  // the hot top frames of every fiber share the same offsets within their pages and compete for
+  // the same few sets of the L1 and L2 caches (index bits below 4 KiB are the offset): 1,000
+  // parked fibers' top 512 bytes would fight over an eighth of the L2. The cost is under 1 KiB of
+  // each stack's reserve; the frames still end within the stack's top page for shallow fibers.
+  static std::uintptr_t color_offset(const ctx::stack& s) noexcept {
+    const auto page = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(s.top()) >> 12);
+    return std::uintptr_t{((page * 0x9E3779B1u) >> 28) & 15u} * 64;
   }
 
   // The header at the top of `s`, or nullptr if `s` holds no fiber.
