@@ -102,24 +102,14 @@ long rss_kib(pid_t pid) {
 // Ticks of 10 ms: over a cell's seconds at most ~1 % off.
 double cpu_us(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const std::size_t paren = stat.rfind(')');  // the command name may hold spaces
   if (paren == std::string::npos) return -1;
-  // After ")": state (field 3) ... utime (14), stime (15).
-  const char* p = stat.c_str() + paren + 1;
-  char* end = nullptr;
-  unsigned long long fields[13] = {};
-  for (int i = 0; i < 13; ++i) {
-    if (i == 0) {  // the state is a letter
-      while (*p == ' ') ++p;
-      ++p;
-      continue;
-    }
-    fields[i] = std::strtoull(p, &end, 10);
-    if (end == p) return -1;
-    p = end;
-  }
-  const unsigned long long utime = fields[11], stime = fields[12];
+  // After ")": state (field 3), then ppid ... cmajflt (4-13), utime (14), stime (15).
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(stat.c_str() + paren + 1,
+                  " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    return -1;
   return static_cast<double>(utime + stime) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 

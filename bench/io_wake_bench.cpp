@@ -1,7 +1,8 @@
 // The I/O poller's wake path, without a network or a second process: N fibers each wait on their
 // own eventfd; per round, one fiber makes all N readable (N writes), and waits until every reader
 // has woken, read its eventfd and checked in. Reported per wake: the write, the readiness edge
-// and its dispatch, the switch into the reader, its read and its park again.
+// and its dispatch, the switch into the reader, its read, and its park again (fd_waiter's
+// wait_readable polls once before it parks and once after it wakes: two poll(2) calls).
 //
 //   io_wake_bench [google-benchmark flags]
 //
@@ -59,7 +60,9 @@ void BM_io_wake(benchmark::State& state) {
     for (const int fd : fds) {
       readers.push_back(weft::fiber::spawn([&, fd] {
         weft::fiber::fd_waiter w(fd);
-        round.done();  // registered and about to wait: ready for the first round
+        // About to wait (the first wait registers): a write before it still counts, since
+        // wait_readable polls before it parks.
+        round.done();
         for (;;) {
           w.wait_readable();
           std::uint64_t v = 0;

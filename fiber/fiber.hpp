@@ -71,7 +71,7 @@ class fiber : public context {
     static_assert(alignof(T) <= 64, "a control block is aligned to at most 64 bytes");
     auto top = reinterpret_cast<std::uintptr_t>(s.top()) - sizeof(stack_header);
     auto at = (top - sizeof(T)) & ~std::uintptr_t{63};
-    void* usable_top = reinterpret_cast<void*>(at & ~std::uintptr_t{15});
+    void* usable_top = reinterpret_cast<void*>((at - color_offset(s)) & ~std::uintptr_t{15});
     T* t = ::new (reinterpret_cast<void*>(at))
         T(placement{s, usable_top}, std::forward<Args>(args)...);
     ::new (reinterpret_cast<void*>(top)) stack_header{stack_header::magic_value, t};

@@ -91,26 +91,28 @@ inline bool is_connected(int fd) noexcept {
   return ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
 }
 
-// recv(2) and send(2) for calls that cannot block (MSG_DONTWAIT, or a non-blocking descriptor).
-// glibc makes recv and send cancellation points: in a multi-threaded process each call brackets
-// the system call with two locked RMWs on the thread's cancellation word, ~120 ns per echo round
-// trip here (a recv and a send), for a call that never blocks and so has nothing to cancel. A call
-// that may block keeps glibc's wrapper and its cancellation point (tcp_stream); so do sanitized
-// builds, whose interceptors check the buffer (ASan) and model the descriptor's ordering (TSan).
+// recv(2) and send(2) as the sockets make them. glibc makes recv and send cancellation points: in
+// a multi-threaded process each call brackets the system call with two locked RMWs on the
+// thread's cancellation word, ~120 ns per echo round trip here (a recv and a send). A call with
+// MSG_DONTWAIT never blocks, so has nothing to cancel: it goes to the kernel through syscall(2).
+// A call that may block keeps glibc's wrapper and its cancellation point; so does every call in
+// sanitized builds, whose interceptors check the buffer (ASan) and model descriptor ordering
+// (TSan).
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline long recv_now(int fd, void* data, std::size_t size, int flags) noexcept {
+inline constexpr bool bypass_cancellation = false;
+#else
+inline constexpr bool bypass_cancellation = true;
+#endif
+
+inline long recv_call(int fd, void* data, std::size_t size, int flags) noexcept {
+  if (bypass_cancellation && (flags & MSG_DONTWAIT) != 0)
+    return ::syscall(SYS_recvfrom, fd, data, size, flags, nullptr, nullptr);
   return ::recv(fd, data, size, flags);
 }
-inline long send_now(int fd, const void* data, std::size_t size, int flags) noexcept {
+inline long send_call(int fd, const void* data, std::size_t size, int flags) noexcept {
+  if (bypass_cancellation && (flags & MSG_DONTWAIT) != 0)
+    return ::syscall(SYS_sendto, fd, data, size, flags, nullptr, 0);
   return ::send(fd, data, size, flags);
 }
-#else
-inline long recv_now(int fd, void* data, std::size_t size, int flags) noexcept {
-  return ::syscall(SYS_recvfrom, fd, data, size, flags, nullptr, nullptr);
-}
-inline long send_now(int fd, const void* data, std::size_t size, int flags) noexcept {
-  return ::syscall(SYS_sendto, fd, data, size, flags, nullptr, 0);
-}
-#endif
 
 }  // namespace weft::net::detail

@@ -112,12 +112,7 @@ class basic_tcp_stream {
     drained_ = false;
     const long n = detail::io_retry<IO>(
         io_, fd, interest::read, d.when(),
-        [&] {
-          return detail::result_of((flags & MSG_DONTWAIT) != 0
-                                       ? detail::recv_now(fd, data, size, flags)
-                                       : ::recv(fd, data, size, flags));
-        },
-        &hint);
+        [&] { return detail::result_of(detail::recv_call(fd, data, size, flags)); }, &hint);
     if (n < 0) detail::throw_errno(static_cast<int>(-n), "read from", peer_);
     // Not after 0 (the end of the stream stays, with no edge to announce it again).
     drained_ = n > 0 && static_cast<std::size_t>(n) < size;
@@ -154,8 +149,7 @@ class basic_tcp_stream {
     const int fd = fd_.get();
     const int flags = call_flags(d) | MSG_NOSIGNAL;
     const long n = detail::io_retry<IO>(io_, fd, interest::write, d.when(), [&] {
-      return detail::result_of((flags & MSG_DONTWAIT) != 0 ? detail::send_now(fd, data, size, flags)
-                                                           : ::send(fd, data, size, flags));
+      return detail::result_of(detail::send_call(fd, data, size, flags));
     });
     if (n < 0) detail::throw_errno(static_cast<int>(-n), "write to", peer_);
     return static_cast<std::size_t>(n);
