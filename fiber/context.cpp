@@ -29,14 +29,21 @@ namespace {
 // This thread's record, looked up once: __cxa_get_globals() is a call into the shared C++
 // runtime and a general-dynamic TLS access, a few nanoseconds on every switch otherwise.
 [[gnu::tls_model("initial-exec")]] thread_local eh_state* tl_eh = nullptr;
-}  // namespace
 
-[[gnu::noipa]] void context::swap_eh(context& from, context& to) noexcept {
+eh_state* live_eh() noexcept {
   eh_state* live = tl_eh;
   if (live == nullptr) [[unlikely]]
     live = tl_eh = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
-  from.eh_ = *live;
-  *live = to.eh_;
+  return live;
+}
+}  // namespace
+
+[[gnu::noipa]] eh_state context::take_eh() noexcept {
+  return *live_eh();
+}
+
+[[gnu::noipa]] void context::put_eh(const eh_state& e) noexcept {
+  *live_eh() = e;
 }
 
 context::context() noexcept {
@@ -66,7 +73,7 @@ context::~context() {
 }
 
 void context::trampoline(bc::transfer_t t) noexcept {
-  transfer first = arrive(t);
+  transfer first = arrive(t, eh_state{});  // a new context has caught nothing yet
   first.to->entry_(&first);
   // entry_ ends in exit_to(); returning would run off the top of the stack.
   std::fputs("weft: a fiber entry function returned instead of switching away\n", stderr);
@@ -74,7 +81,8 @@ void context::trampoline(bc::transfer_t t) noexcept {
 }
 
 void context::exit_to(transfer& t) noexcept {
-  swap_eh(*t.from, *t.to);  // the departing record is dropped: its handlers have all ended
+  // The departing record is dropped (its handlers have all ended); the arriving side puts its
+  // own back.
 #if WEFT_ASAN || WEFT_TSAN
   before_switch(*t.from, *t.to, true);
 #endif

@@ -24,8 +24,11 @@
 // exceptions (what std::current_exception() and `throw;` read) and the uncaught count in
 // thread-local storage. A fiber that blocks inside a catch handler and resumes on another
 // thread, or after another fiber threw on this one, would find the wrong exception there and
-// end the handler on someone else's record. So every switch saves the thread's record into the
-// departing context and installs the arriving one's (as folly's fibers do): two words each way.
+// end the handler on someone else's record. So every switch saves the thread's record — two
+// words — in the departing side's switch frame, on its own stack, and the arriving side puts
+// its own saved record back before anything else runs there (folly's fibers keep it in the
+// fiber object instead). On the stack, not in the context: a wake-up then touches no line of
+// the context besides its saved stack pointer's, and the switch frame is touched anyway.
 //
 // Rejected: ucontext (a system call per switch for the signal mask, ~60x slower); Boost's own
 // sanitizer support (it needs the ucontext back-end). Instead every switch is annotated here, by
@@ -89,17 +92,22 @@ class context {
 
  private:
   static void trampoline(boost::context::detail::transfer_t t) noexcept;
-  static inline transfer arrive(boost::context::detail::transfer_t t) noexcept;
+  // `mine`: the arriving side's exception record, saved when it left.
+  static inline transfer arrive(boost::context::detail::transfer_t t,
+                                const eh_state& mine) noexcept;
   static void before_switch(context& from, context& to, bool from_exits) noexcept;
   static void after_switch(transfer& t) noexcept;
 
-  // Saves the running thread's exception record into `from` and installs `to`'s. Not inline: a
-  // compiler may reuse a thread-local's address across a switch to another thread.
-  static void swap_eh(context& from, context& to) noexcept;
+  // The running thread's exception record, and its replacement. Not inline: a compiler may reuse
+  // a thread-local's address across a switch, and the two calls of one switch run on different
+  // threads when the fiber migrates.
+  static eh_state take_eh() noexcept;
+  static void put_eh(const eh_state& e) noexcept;
 
+  // A switch into this context reads fctx_; it comes first, so a derived control block can keep
+  // it in one cache line with its own wake-up fields (scheduler/task.hpp).
   boost::context::detail::fcontext_t fctx_ = nullptr;
   entry_fn entry_ = nullptr;
-  eh_state eh_;  // this context's exception record while it is not running
 #if WEFT_ASAN
   const void* asan_bottom_ = nullptr;  // lowest address of this context's stack
   std::size_t asan_size_ = 0;
@@ -112,12 +120,14 @@ class context {
 };
 
 // Inline: the switch is the hot path of every yield, park and resume.
-inline transfer context::arrive(boost::context::detail::transfer_t t) noexcept {
+inline transfer context::arrive(boost::context::detail::transfer_t t,
+                                const eh_state& mine) noexcept {
   auto* tr = static_cast<transfer*>(t.data);
   tr->from->fctx_ = t.fctx;  // from here on the departed context may be resumed
 #if WEFT_ASAN || WEFT_TSAN
   after_switch(*tr);
 #endif
+  put_eh(mine);
   // The record lives on the departed stack, which `after` may recycle (a finished fiber's
   // stack goes back to the pool there): copy it first, and never read *tr again. Field by field,
   // through the empty asm: the departing side wrote the record as four 8-byte stores a moment
@@ -134,11 +144,11 @@ inline transfer context::arrive(boost::context::detail::transfer_t t) noexcept {
 }
 
 inline transfer context::switch_to(transfer& t) noexcept {
-  swap_eh(*t.from, *t.to);
+  const eh_state mine = take_eh();  // back in place when this context is resumed (arrive)
 #if WEFT_ASAN || WEFT_TSAN
   before_switch(*t.from, *t.to, false);
 #endif
-  return arrive(boost::context::detail::jump_fcontext(t.to->fctx_, &t));
+  return arrive(boost::context::detail::jump_fcontext(t.to->fctx_, &t), mine);
 }
 
 }  // namespace weft::ctx

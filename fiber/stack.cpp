@@ -330,8 +330,9 @@ void stack_pool::map_slab(std::size_t size) {
   for (std::size_t i = n; i-- > 0;) {
     // A partly guarded slab (the mapping limit hit mid-way) keeps its stride: its unguarded
     // stacks' canaries sit in their own spare pages.
-    stack s{base + i * stride + page, size,
-            i < guards ? stack_protection::guard_page : stack_protection::canary};
+    stack s{.limit = base + i * stride + page,
+            .protection = i < guards ? stack_protection::guard_page : stack_protection::canary,
+            .size = size};
     if (s.protection == stack_protection::canary) arm_canary(s);
     l.push(s);
   }
@@ -395,8 +396,9 @@ bool stack_pool::find_guarded_stack(const void* addr, stack* out) const noexcept
     const std::size_t index = (a - g.base) / g.stride;
     const std::uintptr_t guard = g.base + index * g.stride;
     if (a >= guard + page) return false;  // inside the usable stack, not its guard page
-    *out = stack{reinterpret_cast<std::byte*>(guard + page), g.stride - page,
-                 stack_protection::guard_page};
+    *out = stack{.limit = reinterpret_cast<std::byte*>(guard + page),
+                 .protection = stack_protection::guard_page,
+                 .size = g.stride - page};
     return true;
   }
   return false;

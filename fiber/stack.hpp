@@ -57,9 +57,11 @@ inline constexpr std::size_t canary_reserve = 64;  // at the top of a canary sta
 // One stack region [limit, limit + size), usable up to top(). Plain value; owned by whoever
 // allocated it.
 struct stack {
+  // limit and protection first: the check at every switch-out reads them (fiber.hpp), and a
+  // control block keeps them in its first cache line (scheduler/task.hpp).
   std::byte* limit = nullptr;  // lowest usable address (the guard page, if any, is just below)
-  std::size_t size = 0;        // the region's bytes, a multiple of the page size
   stack_protection protection = stack_protection::guard_page;
+  std::size_t size = 0;  // the region's bytes, a multiple of the page size
 
   // One past the highest usable byte: a canary stack leaves its last bytes to its upper
   // neighbour's canary.

@@ -12,7 +12,7 @@ namespace weft {
 
 namespace sched {
 task::task(ctx::placement p, std::string_view name, runtime_core* rt, bool pinned) noexcept
-    : ctx::fiber(p, name, &task_entry), rt(rt), pinned(pinned) {}
+    : task_wake_line(rt, pinned), ctx::fiber(p, name, &task_entry) {}
 }  // namespace sched
 
 std::size_t default_worker_count() {
