@@ -82,6 +82,13 @@ struct fiber_io {
 
   // Whether `e` holds weft::fiber::cancelled.
   static bool is_cancellation(const std::exception_ptr& e) noexcept;
+
+ private:
+  // wait()'s paths other than a fiber's park (fiber_io.cpp): a plain thread's poll(2), the first
+  // registration, and the misuse error.
+  static io_wait block_thread(int fd, interest in, sync::steady_time deadline);
+  static detail::fd_record* register_fd(handle& h, int fd, interest in, std::uint32_t& snap);
+  [[noreturn]] static void throw_other_runtime(const handle& h, int fd);
 };
 
 static_assert(io_model<fiber_io>);
