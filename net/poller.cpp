@@ -248,6 +248,7 @@ std::size_t epoll_poller::fire(fd_record& r, bool readable, bool writable) noexc
     if (!(w.in == interest::read ? readable : writable)) return;
     r.waiters.remove(w);
     const sched::waker who = w.who;  // a copy: once notified, the waiter may be gone
+    who.prefetch_resume();           // under the lock, before notify (park.hpp)
     if (who.notify()) ++woken;
   });
   return woken;
@@ -255,6 +256,22 @@ std::size_t epoll_poller::fire(fd_record& r, bool readable, bool writable) noexc
 
 std::size_t epoll_poller::dispatch(std::uint32_t w) noexcept {
   batch& b = batches_[w];
+  // With many connections every record of the batch, every waiter on a parked fiber's stack and
+  // every parked fiber's control block and stack is cold, and each is found only through the one
+  // before. Taken event by event those misses come one after another; in passes, each pass asks
+  // for one level of the whole batch, so the misses of a level overlap: the records, then (under
+  // each record's lock, the only way to read its list) the first waiter, then, in fire, the
+  // fiber's stack (sched::waker::prefetch_resume). The extra pass costs a lock and unlock of a
+  // record that is in cache by then. A pass for the control blocks as well measured no better
+  // (io_wake_bench at 10,000: within noise of this), so fire takes that miss.
+  for (int i = 0; i < b.count; ++i)
+    __builtin_prefetch(&record_at(static_cast<std::uint32_t>(b.events[i].data.u64)), 1, 3);
+  for (int i = 0; i < b.count; ++i) {
+    fd_record& r = record_at(static_cast<std::uint32_t>(b.events[i].data.u64));
+    r.lock.lock();
+    if (const io_waiter* first = r.waiters.front()) __builtin_prefetch(first, 1, 3);
+    r.lock.unlock();
+  }
   std::size_t woken = 0;
   for (int i = 0; i < b.count; ++i) {
     const std::uint64_t tag = b.events[i].data.u64;

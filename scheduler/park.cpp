@@ -99,6 +99,18 @@ bool waker::notify() const noexcept {
   return sync::thread_waker(*thread_).notify();
 }
 
+void waker::prefetch_resume() const noexcept {
+  if (fiber_ == nullptr) return;
+  // The span a resume touches: jump_fcontext's 64-byte save area, then the frames of the park
+  // path up to the primitive's caller — about 550 bytes for a socket read (switch_away,
+  // sched::park, the poller's park, fiber_io::wait) — and a line of the caller's own frame.
+  // Measured with callgrind at 10,000 connections (README, "Fibers and their memory"). Lines
+  // past the top of a shallow stack are prefetched for nothing; a prefetch never faults.
+  constexpr std::size_t resume_lines = 10;
+  const char* sp = static_cast<const char*>(fiber_->saved_sp());
+  for (std::size_t i = 0; i < resume_lines; ++i) __builtin_prefetch(sp + 64 * i, 1, 3);
+}
+
 sync::wake_reason park(park_hook hook, bool cancellable, bool for_join) {
   if (task* self = current_task())
     return park_fiber(self, hook, timer_heap::never, cancellable,
