@@ -67,7 +67,9 @@ io_wait fiber_io::wait(handle& h, int fd, interest in, std::uint32_t snap,
   detail::epoll_poller& p = *h.poller_;
   if (&p.runtime() != &w->runtime()) [[unlikely]]
     throw_other_runtime(h, fd);
-  return p.park(*r, in, snap, deadline);
+  // The handle sits among its socket's hot fields (tcp_stream.hpp), which the fiber reads first
+  // once it resumes.
+  return p.park(*r, in, snap, deadline, &h);
 }
 
 bool fiber_io::is_cancellation(const std::exception_ptr& e) noexcept {

@@ -65,8 +65,11 @@ namespace weft::net::detail {
 // A fiber parked on a descriptor (on the fiber's stack). One cache line, not two: the dispatcher
 // reads it cold (with many connections), one miss per line.
 struct alignas(64) io_waiter : sync::wait_node<io_waiter> {
-  io_waiter(sched::waker w, interest i) noexcept : who(w), in(i) {}
+  io_waiter(sched::waker w, interest i, const void* t) noexcept : who(w), touch(t), in(i) {}
   sched::waker who;
+  // What the fiber reads first when it resumes besides its stack (its socket's hot fields): the
+  // dispatcher prefetches it with the stack (poller.cpp, dispatch). May be null.
+  const void* touch;
   interest in;          // the readiness it waits for
   bool closed = false;  // set under the record's lock before notify: deregistered meanwhile
 };
@@ -118,9 +121,12 @@ class epoll_poller final : public sched::io_driver,
   void remove(fd_record& r) noexcept;
 
   // Parks the calling fiber on `r` for `in` until an edge arrives after `snap` (at once if one
-  // did already), `deadline` passes, or `r` is removed. Throws weft::fiber::cancelled if the
-  // runtime cancels the park at shutdown. Precondition: on a fiber of this poller's runtime.
-  io_wait park(fd_record& r, interest in, std::uint32_t snap, sync::steady_time deadline);
+  // did already), `deadline` passes, or `r` is removed. `touch`: a line the fiber reads as soon
+  // as it resumes (its socket's state), prefetched with its stack when it is woken; may be null.
+  // Throws weft::fiber::cancelled if the runtime cancels the park at shutdown. Precondition: on
+  // a fiber of this poller's runtime.
+  io_wait park(fd_record& r, interest in, std::uint32_t snap, sync::steady_time deadline,
+               const void* touch = nullptr);
 
   // sched::io_driver
   bool poll_now(std::uint32_t w) noexcept override;
