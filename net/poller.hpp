@@ -152,6 +152,10 @@ class epoll_poller final : public sched::io_driver,
     // acquire: pairs with the release store that published the chunk (add).
     return chunks_[index / chunk_size].load(std::memory_order_acquire)[index % chunk_size];
   }
+  // The record an event names (its tag's low half); the generation is checked under its lock.
+  fd_record& record_of(const epoll_event& e) const noexcept {
+    return record_at(static_cast<std::uint32_t>(e.data.u64));
+  }
   std::uint32_t allocate_index();  // throws std::system_error(ENOMEM) past max_chunks
   void free_index(std::uint32_t index) noexcept;
   // Keeps the events of one epoll_wait; drops the interrupt's (consuming it if `consume`).
