@@ -35,7 +35,6 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,14 +80,6 @@ void pin_to(int cpu) {
   if (::sched_setaffinity(0, sizeof set, &set) != 0)
     std::fprintf(stderr, "echo_bench: cannot pin to cpu %d (%s); running unpinned\n", cpu,
                  std::strerror(errno));
-}
-
-void raise_fd_limit() {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
-  }
 }
 
 long rss_kib(pid_t pid) {
@@ -554,18 +545,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "echo_bench: unknown server '%s' (epoll, os or fiber)\n", s.c_str());
       return 2;
     }
-  raise_fd_limit();
-  rlimit fds{};
-  ::getrlimit(RLIMIT_NOFILE, &fds);
+  const std::size_t fd_limit = weft::net::raise_fd_limit();
   std::vector<std::size_t> cs;
   for (const auto& c : conn_list) {
     const auto n =
         static_cast<std::size_t>(examples::number_flag(c.c_str(), "--connections", 1, 20000));
-    if (n + 64 > fds.rlim_cur) {
+    if (n + 64 > fd_limit) {
       std::fprintf(stderr,
                    "echo_bench: --connections=%zu needs %zu descriptors per process; "
-                   "RLIMIT_NOFILE allows %llu (raise the hard limit: ulimit -Hn)\n",
-                   n, n + 64, static_cast<unsigned long long>(fds.rlim_cur));
+                   "RLIMIT_NOFILE allows %zu (raise the hard limit: ulimit -Hn)\n",
+                   n, n + 64, fd_limit);
       return 2;
     }
     cs.push_back(n);

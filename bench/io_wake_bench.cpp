@@ -12,7 +12,6 @@
 // (the fan-out of a server with 10,000 connections): the difference is what cache misses cost
 // on the wake path.
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
@@ -27,13 +26,8 @@
 
 namespace {
 
-void raise_fd_limit(std::size_t need) {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
-  }
-  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur < need + 64) {
+void need_fds(std::size_t need) {
+  if (weft::net::raise_fd_limit() < need + 64) {
     std::fprintf(stderr, "io_wake_bench: needs %zu descriptors; RLIMIT_NOFILE is lower\n", need);
     std::exit(1);
   }
@@ -41,7 +35,7 @@ void raise_fd_limit(std::size_t need) {
 
 void BM_io_wake(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  raise_fd_limit(n);
+  need_fds(n);
   std::vector<int> fds(n);
   for (int& fd : fds) {
     fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

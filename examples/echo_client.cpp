@@ -15,8 +15,6 @@
 #include <system_error>
 #include <vector>
 
-#include <sys/resource.h>
-
 #include <weft/fiber.hpp>
 #include <weft/os.hpp>
 
@@ -142,11 +140,7 @@ int main(int argc, char** argv) {
     }
   }
   // Each connection needs a descriptor: take what the hard limit allows.
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  weft::net::raise_fd_limit();
   try {
     if (model == "os") return run<weft::os::model>(o);
     if (model == "fiber") {

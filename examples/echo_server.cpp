@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  weft::net::raise_fd_limit();  // a descriptor per connection
   if (::pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) return 1;
   struct sigaction sa {};
   sa.sa_handler = on_signal;

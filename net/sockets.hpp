@@ -5,6 +5,7 @@
 #pragma once
 
 #include "deadline.hpp"
+#include "fd_limit.hpp"
 #include "fd_waiter.hpp"
 #include "io_model.hpp"
 #include "tcp_listener.hpp"

@@ -1,7 +1,7 @@
 // tcp_server on both models: graceful shutdown completes in-flight requests and refuses new
 // connections; connections still open past the grace are shut down; a failing handler ends only
 // its own connection; running out of descriptors (a child process with a lowered RLIMIT_NOFILE)
-// is reported by accept and serving resumes once descriptors are free again.
+// is reported by accept and serving resumes once descriptors are free again; raise_fd_limit.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -256,6 +256,27 @@ TYPED_TEST(NetServer, AcceptReportsEmfileAndServingResumes) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh child: no runtime, no threads
   weft_test::watchdog wd("NetServer.AcceptReportsEmfileAndServingResumes", 120s);
   EXPECT_EXIT(emfile_child<TypeParam>(), ::testing::ExitedWithCode(0), "");
+}
+
+// raise_fd_limit, in a child whose soft limit is lowered first: it comes back at the hard limit,
+// and the function reports what is now in force.
+[[noreturn]] void raise_fd_limit_child() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max < 64) std::_Exit(2);
+  const rlim_t hard = lim.rlim_max;
+  lim.rlim_cur = 64;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) std::_Exit(3);
+  const std::size_t now = weft::net::raise_fd_limit();
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur != hard) std::_Exit(4);
+  const std::size_t expected =
+      hard == RLIM_INFINITY ? std::size_t{1} << 20 : static_cast<std::size_t>(hard);
+  if (now != expected) std::_Exit(5);
+  std::_Exit(weft::net::raise_fd_limit() == expected ? 0 : 6);  // already raised: unchanged
+}
+
+TEST(NetFdLimit, RaisesTheSoftLimitToTheHardOne) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(raise_fd_limit_child(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 // helpers, and the descriptor limit.
 #pragma once
 
-#include <sys/resource.h>
-
 #include <weft/fiber.hpp>
 #include <weft/os.hpp>
 
@@ -32,17 +30,7 @@ using all_envs = ::testing::Types<os_env, ws1, ws2, fifo2, pinned2>;
 // Both models, the fiber model on one and two workers: for the heavy tests.
 using main_envs = ::testing::Types<os_env, ws1, ws2>;
 
-// Raises the soft descriptor limit to the hard one; returns the soft limit now in force.
-inline std::size_t raise_fd_limit() {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 1024;
-  if (r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
-    ::getrlimit(RLIMIT_NOFILE, &r);
-  }
-  return r.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20 : static_cast<std::size_t>(r.rlim_cur);
-}
+using weft::net::raise_fd_limit;
 
 // Whether ::1 can be bound here (some CI containers have no IPv6 loopback).
 inline bool ipv6_loopback_available() {
