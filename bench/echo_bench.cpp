@@ -473,6 +473,18 @@ struct cell {
   }
 };
 
+// The median over repetitions of a's round trips/s over b's in the same repetition (both cells
+// of one C). Repetition k of every server runs back to back, so a drift of the host's speed that
+// outlasts a repetition cancels in each ratio; the ratio of the two medians keeps it. 0 if no
+// repetition succeeded for both.
+double paired_ratio(const cell& a, const cell& b) {
+  std::vector<double> r;
+  for (std::size_t k = 0; k < a.reps.size() && k < b.reps.size(); ++k)
+    if (a.reps[k].ok && b.reps[k].ok && b.reps[k].round_trips_per_s > 0)
+      r.push_back(a.reps[k].round_trips_per_s / b.reps[k].round_trips_per_s);
+  return r.empty() ? 0 : median_of(std::move(r));
+}
+
 void write_json(const char* path, const std::vector<cell>& cells, long long size, double duration,
                 long long reps, long long server_cpu, long long client_cpu) {
   std::FILE* f = std::fopen(path, "w");
@@ -589,21 +601,27 @@ int main(int argc, char** argv) {
       else
         std::printf("| %zu | %s | failed | | | | | |\n", c, x.server.c_str());
     }
-    auto find = [&](const char* k) -> const cell_result* {
+    auto find = [&](const char* k) -> const cell* {
       for (std::size_t i = first; i < cells.size(); ++i)
-        if (cells[i].server == k && cells[i].median.ok) return &cells[i].median;
+        if (cells[i].server == k && cells[i].median.ok) return &cells[i];
       return nullptr;
     };
-    if (const cell_result* f = find("fiber")) {
-      if (const cell_result* e = find("epoll"))
-        std::printf("|   | fiber / epoll | %.2fx | | | | | %.2fx |\n",
-                    f->round_trips_per_s / e->round_trips_per_s,
+    // The ratio of the medians, then (in parentheses) the median of the per-repetition ratios.
+    if (const cell* fc = find("fiber")) {
+      const cell_result* f = &fc->median;
+      if (const cell* ec = find("epoll")) {
+        const cell_result* e = &ec->median;
+        std::printf("|   | fiber / epoll | %.2fx (paired %.2fx) | | | | | %.2fx |\n",
+                    f->round_trips_per_s / e->round_trips_per_s, paired_ratio(*fc, *ec),
                     e->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / e->cpu_us_per_rt : 0);
-      if (const cell_result* o = find("os"))
-        std::printf("|   | fiber / os | %.2fx | | %.2fx | | %.2fx | %.2fx |\n",
-                    f->round_trips_per_s / o->round_trips_per_s, f->p99_us / o->p99_us,
-                    f->rss_kib_per_conn / o->rss_kib_per_conn,
+      }
+      if (const cell* oc = find("os")) {
+        const cell_result* o = &oc->median;
+        std::printf("|   | fiber / os | %.2fx (paired %.2fx) | | %.2fx | | %.2fx | %.2fx |\n",
+                    f->round_trips_per_s / o->round_trips_per_s, paired_ratio(*fc, *oc),
+                    f->p99_us / o->p99_us, f->rss_kib_per_conn / o->rss_kib_per_conn,
                     o->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / o->cpu_us_per_rt : 0);
+      }
     }
     std::fflush(stdout);
   }

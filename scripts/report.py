@@ -384,6 +384,15 @@ ECHO_SERVERS = (("epoll", "epoll loop (floor)"), ("os", "1:1 thread per connecti
                 ("fiber", "M:N fiber per connection"))
 
 
+def paired_ratio(a, b):
+    """Median over repetitions of a's round trips/s over b's in the same repetition (echo_bench
+    runs repetition k of every server back to back, so a drift of the host cancels in each)."""
+    r = [x["round_trips_per_s"] / y["round_trips_per_s"]
+         for x, y in zip(a["repetitions"], b["repetitions"])
+         if x["ok"] and y["ok"] and y["round_trips_per_s"] > 0]
+    return statistics.median(r) if r else 0.0
+
+
 def echo_table(echo, ratios):
     """Workload 10: one row per C and server, then the ratios the issue sets targets for."""
     meta = echo["meta"]
@@ -398,7 +407,9 @@ def echo_table(echo, ratios):
         "latency percentiles and RSS: medians. RSS per connection: (server VmRSS with all C "
         "connections open and idle - VmRSS before any) / C. Server CPU / round trip: the server "
         "process's user + system time while measured over the round trips completed; on two "
-        "cores the load generator is often the bottleneck, and this shows what each server costs.")
+        "cores the load generator is often the bottleneck, and this shows what each server costs. "
+        "Ratios are of the medians; \"paired\" is the median of the per-repetition ratios "
+        "(repetition k of each server runs back to back, so a slow drift of the host cancels).")
     lines.append("")
     lines.append("| C | server | runs | round trips/s | p50 | p99 | p99.9 | server RSS / conn | "
                  "server CPU / round trip |")
@@ -429,6 +440,7 @@ def echo_table(echo, ratios):
         ok = [x is not None and x["median"]["ok"] for x in (e, o, f)]
         if not all(ok):
             continue
+        paired_epoll = paired_ratio(f, e)
         e, o, f = e["median"], o["median"], f["median"]
         vs_epoll = f["round_trips_per_s"] / e["round_trips_per_s"]
         vs_os = f["round_trips_per_s"] / o["round_trips_per_s"]
@@ -439,7 +451,8 @@ def echo_table(echo, ratios):
             ratios.append((f"10. echo C={n:,}: RSS per connection", 1 / rss if rss else 0))
         def mark(good):
             return "met" if good else "missed"
-        t = f"fiber/epoll {vs_epoll:.2f}x, fiber/thread {vs_os:.2f}x, p99 fiber/thread {p99:.2f}x"
+        t = (f"fiber/epoll {vs_epoll:.2f}x (paired {paired_epoll:.2f}x), fiber/thread "
+             f"{vs_os:.2f}x, p99 fiber/thread {p99:.2f}x")
         if e.get("server_cpu_us_per_rt") and f.get("server_cpu_us_per_rt"):
             t += f", server CPU per round trip fiber/epoll " \
                  f"{f['server_cpu_us_per_rt'] / e['server_cpu_us_per_rt']:.2f}x"
