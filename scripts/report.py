@@ -246,8 +246,9 @@ ROWS = [
      "fan_in/unbounded/fiber", 400_000, ["fan_in/unbounded/mutex_condvar_queue"],
      "fiber: 2 workers"),
     ("4. 4 producers -> 1 consumer, bounded 1024, per msg", "fan_in/bounded1024/os",
-     "fan_in/bounded1024/fiber", 400_000, ["fan_in/bounded1024/boost_fiber"],
-     "fiber: 2 workers; Boost.Fiber: 1 thread"),
+     "fan_in/bounded1024/fiber", 400_000,
+     ["fan_in/bounded1024_1w/fiber", "fan_in/bounded1024/boost_fiber"],
+     "fiber: 2 workers (1 in peers); Boost.Fiber: 1 thread"),
     ("5. mutex: 16 tasks x 100k increments, per lock", "mutex/16x100k/os",
      "mutex/16x100k/fiber", 1_600_000, ["mutex/16x100k/std_mutex", "mutex/16x100k/boost_fiber"],
      "os: 16 threads; fiber: 16 fibers on 2 workers; Boost.Fiber: 16 fibers on 1 thread"),
@@ -269,6 +270,7 @@ PEER_LABELS = {
     "mutex/16x100k/std_mutex": "std::mutex, 16 threads",
     "mutex/16x100k/boost_fiber": "Boost.Fiber mutex",
     "fan_in/bounded1024/boost_fiber": "Boost.Fiber buffered_channel(1024)",
+    "fan_in/bounded1024_1w/fiber": "fiber 1 worker",
     "fork_join/fib27/fiber": "fiber fib(27)",
 }
 
@@ -306,6 +308,22 @@ def fanout_rows(lines, ratios, fanout):
                     ratios.append((f"6. fan-out {n:,}: memory", a / b))
             lines.append(f"| 6. fan-out N={n:,}: {what} | {cell(o)} | {cell(f)} | {ratio} | — | "
                          "N tasks parked on one condition variable; RSS delta / N |")
+
+
+def line_transfer_note(runs, errors):
+    """The machine's cross-vCPU cache-line cost, measured first and last in compare_bench."""
+    figs = []
+    for when in ("start", "end"):
+        name = f"machine/line_transfer/{when}"
+        if name in runs:
+            figs.append(f"{fmt_fig(scaled(summary(runs[name]), 2))} at the {when}")
+        else:
+            figs.append(f"{errors.get(name, 'not run')} at the {when}")
+    return ("One cache line moved from cpu 0 to cpu 1 (two threads taking turns on one atomic): "
+            + " and ".join(figs) + " of this run. Rows on 2 workers or 2+ threads pay at least "
+            "this each time a line their tasks share (a channel's lock and slots, a run queue) "
+            "changes hands; on a VM it changes as the hypervisor moves vCPUs between cores and "
+            "caches (36–274 ns within one run on the 2-vCPU VM this project is measured on).")
 
 
 def build_tables(runs, errors, fanout, sizes, facts, mode):
@@ -362,6 +380,8 @@ def build_tables(runs, errors, fanout, sizes, facts, mode):
                     ratios.append((f"8. binary size ({link})", a / b))
             lines.append(f"| 8. runtime size, {link}: {what} | {c(o, key)} | {c(f, key)} | {ratio} "
                          "| — | the minimal spawn-join-print program (bench/compare/minimal.cpp) |")
+    lines.append("")
+    lines.append(line_transfer_note(runs, errors))
     lines.append("")
     # policies
     lines.append("Scheduling policies (fibers, 2 workers):")

@@ -5,8 +5,12 @@
 // Names: "<workload>/<variant>/<implementation>", e.g. "ping_pong/rendezvous_2w/fiber"; the
 // report (scripts/report.py) pairs os with fiber by workload and variant. All figures are real
 // time: the loops run inside tasks of the model under test.
+#include <pthread.h>
+#include <sched.h>
+
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -101,6 +105,52 @@ void mcv_fan_in(benchmark::State& state, int producers, std::int64_t per) {
   state.SetItemsProcessed(state.iterations() * producers * per);
 }
 
+// ------------------------------------------------------------------ the machine
+
+// What one cache line costs to move between cpu 0 and cpu 1, one way: this thread (on cpu 0)
+// and a partner (on cpu 1) take turns incrementing one atomic. Every workload on two workers or
+// two threads pays it for each line the two share (a channel's lock and slots, a run queue). On a
+// VM it changes while the hypervisor moves vCPUs across cores and caches, so the report measures
+// it at the start and at the end of its run. Items = one-way transfers.
+void line_transfer(benchmark::State& state) {
+  auto pin = [](int cpu) {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    CPU_SET(cpu, &s);
+    return pthread_setaffinity_np(pthread_self(), sizeof s, &s) == 0;
+  };
+  cpu_set_t before;
+  pthread_getaffinity_np(pthread_self(), sizeof before, &before);
+  if (!CPU_ISSET(0, &before) || !CPU_ISSET(1, &before) || !pin(0)) {
+    state.SkipWithError("needs cpus 0 and 1");
+    return;
+  }
+  alignas(64) std::atomic<std::int64_t> turn{0};
+  std::atomic<bool> partner_pinned{true};
+  // Odd values are the partner's turn; -1 stops it. acquire/release: each side's store hands
+  // the line (and the turn) to the other, whose load of it must see the turn taken.
+  std::thread partner([&] {
+    if (!pin(1))
+      partner_pinned.store(false, std::memory_order_relaxed);  // relaxed: read after join
+    for (;;) {
+      std::int64_t v = turn.load(std::memory_order_acquire);
+      if (v < 0) return;
+      if (v % 2 == 1) turn.store(v + 1, std::memory_order_release);
+    }
+  });
+  std::int64_t v = 0;
+  for (auto _ : state) {
+    turn.store(v + 1, std::memory_order_release);
+    while ((v = turn.load(std::memory_order_acquire)) % 2 == 1) {
+    }
+  }
+  turn.store(-1, std::memory_order_release);
+  partner.join();
+  pthread_setaffinity_np(pthread_self(), sizeof before, &before);
+  if (!partner_pinned.load(std::memory_order_relaxed)) state.SkipWithError("cannot pin to cpu 1");
+  state.SetItemsProcessed(state.iterations() * 2);
+}
+
 // ------------------------------------------------------------------ registration
 
 template <class F>
@@ -119,6 +169,8 @@ constexpr int fib_threads_n = 20;  // the largest n whose thread-per-call run st
 constexpr int fib_n = 27;
 
 void register_all() {
+  add("machine/line_transfer/start", line_transfer);
+
   // 1. switch
   add("switch/yield/os", [](benchmark::State& s) { compare::yield_round_trip<os>(s, one); });
   add("switch/yield/fiber", [](benchmark::State& s) { compare::yield_round_trip<fiber>(s, one); });
@@ -158,6 +210,9 @@ void register_all() {
       compare::fan_in<fiber>(s, two, fan_in_producers, fan_in_per, c);
     });
   }
+  add("fan_in/bounded1024_1w/fiber", [](benchmark::State& s) {
+    compare::fan_in<fiber>(s, one, fan_in_producers, fan_in_per, 1024);
+  });
   add("fan_in/bounded1024/boost_fiber", [](benchmark::State& s) {
     weft_bench::boost_fiber_fan_in(s, fan_in_producers, fan_in_per, 1024);
   });
@@ -196,6 +251,8 @@ void register_all() {
     add("policy/fib27/" + pol,
         [cfg](benchmark::State& s) { compare::fork_join_fib<fiber>(s, cfg, fib_n); });
   }
+
+  add("machine/line_transfer/end", line_transfer);
 }
 
 }  // namespace
