@@ -48,12 +48,12 @@
 // largest subtrees, in fork-join). It keeps searching for up to 50 us before it sleeps, so a
 // burst of spawns or wake-ups costs one futex wake-up per spin period rather than one per task.
 // The other policies spin too, without stealing: global_fifo's spinners watch the global queue
-// (under the same at-most-half rule and hand-overs), pinned's each watch their own inbox (every
-// idle worker may, since none can take another's work, and nobody counts on them: a hand-over
-// wakes its task's home worker itself). Before they did, every cross-worker hand-over under
-// those policies woke a sleeping vCPU: pinned spawn+join 8.7-9.3 -> 1.1-1.2 us, ping-pong
-// 18.9-19.9 -> 1.8-2.6 us; global_fifo 750-870 -> 430-650 ns and 1.1-1.3 us -> 450-520 ns.
-// The victims' next slots are taken only after 5 us of searching: the slot holds what its owner
+// (under the same at-most-half rule and hand-overs); pinned's each watch their own inbox,
+// outside the searchers' count (nspinning), since none can take another's work and nobody counts
+// on them: a hand-over wakes its task's home worker itself. Before they did, every cross-worker
+// hand-over under those policies woke a sleeping vCPU: pinned spawn+join 8.7-9.3 -> 1.1-1.2 us,
+// ping-pong 18.9-19.9 -> 1.8-2.6 us; global_fifo 750-870 -> 430-650 ns and 1.1-1.3 us -> 450-520
+// ns. The victims' next slots are taken only after 5 us of searching: the slot holds what its owner
 // runs next, and taking it early just bounces a hot fiber between caches (Go waits ~3 us before
 // it steals runnext; Tokio's unstealable LIFO slot went the other way and stalled all workers
 // but one, tokio#4941).
@@ -546,12 +546,8 @@ void worker::start_spinning() noexcept {
 void worker::stop_spinning() noexcept {
   spinning_ = false;
   // seq_cst: the idle protocol's (a). The last spinner to find work hands the search on, since
-  // more work may have arrived while everyone counted on it (Go's resetspinning). Under pinned
-  // nobody counts on spinners (a hand-over wakes its task's home worker itself), and a sleeper
-  // woken here could only watch its own empty inbox.
-  if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-      policy_ != scheduling_policy::pinned)
-    rt_.wake_idle_worker_if_needed();
+  // more work may have arrived while everyone counted on it (Go's resetspinning).
+  if (rt_.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) rt_.wake_idle_worker_if_needed();
 }
 
 task* worker::find_runnable() {
@@ -573,15 +569,17 @@ task* worker::find_runnable() {
     if (io_driver* io = rt_.io(); io != nullptr && poll_io(*io, now)) continue;
     // Every policy spins before it sleeps (only work_stealing steals while it does): a hand-over
     // to a sleeping worker costs a futex wake-up and a reschedule of its vCPU, microseconds here.
-    if (rt_.worker_count() > 1) {
+    if (rt_.worker_count() > 1 && policy_ == scheduling_policy::pinned) {
+      // Outside the searchers' count: a pinned worker's work arrives only in its inbox, and its
+      // producer wakes it directly, so nobody counts on it searching.
+      spin_for_work();
+      if (!inbox_.empty()) continue;
+    } else if (rt_.worker_count() > 1) {
       if (!spinning_) {
         const std::uint32_t busy =
             static_cast<std::uint32_t>(rt_.worker_count()) -
             rt_.npidle.load(std::memory_order_relaxed);  // relaxed: a heuristic bound
-        // Under pinned a spinner watches only its own inbox, so one cannot stand in for another.
-        if (policy_ == scheduling_policy::pinned ||
-            2 * rt_.nspinning.load(std::memory_order_relaxed) < busy)
-          start_spinning();
+        if (2 * rt_.nspinning.load(std::memory_order_relaxed) < busy) start_spinning();
       }
       if (spinning_) {
         if (task* t = spin_for_work()) {
