@@ -11,8 +11,9 @@ server (workload 10: bench/echo_bench, thread vs fiber per connection and an epo
 quick mode (default) repeats each benchmark 3 times; --full repeats 7 times for longer and
 runs the fan-out 3 times per point. Medians are reported with the spread (min-max) over the
 repetitions. A workload a model cannot run at a size says so ("not run: ...").
-The echo workload runs C = 100 and 1,000 three times (five with --full) and C = 10,000 once
-(three), 1 s per cell (2 s): about 50 s in all on this 2-core machine (quick mode).
+The echo workload runs C = 100 and 1,000 three times (15 with --full) and C = 10,000 once
+(7), 1 s per cell, with the epoll loop twice per repetition as an A/A control: about a minute in
+all on this 2-core machine (quick mode), about 5 minutes with --full.
 """
 
 import argparse
@@ -179,12 +180,15 @@ def measure_runtime_size(build, out, runs):
 def run_echo(build, out, full):
     """Workload 10: echo_bench in two calls (C = 10,000 costs most: fewer repetitions)."""
     exe = Path(build) / "bench/echo_bench"
-    plans = ([("100,1000", 5, 2), ("10000", 3, 2)] if full else
+    # Many short repetitions: on a shared host they resolve a ratio better than a few long ones
+    # (echo_bench's epoll_again control: A/A 0.80-1.12x with 5 x 2 s, 0.98-1.01x with 15 x 1 s).
+    plans = ([("100,1000", 15, 1), ("10000", 7, 1)] if full else
              [("100,1000", 3, 1), ("10000", 1, 1)])
     cells, failures, meta = [], [], {}
     for i, (conns, reps, duration) in enumerate(plans):
         json_out = Path(out) / f"echo_bench_{i}.json"
-        cmd = [str(exe), f"--connections={conns}", f"--repetitions={reps}",
+        cmd = [str(exe), f"--connections={conns}", "--servers=epoll,os,fiber,epoll_again",
+               f"--repetitions={reps}",
                f"--duration={duration}", f"--json={json_out}"]
         log("$ " + " ".join(cmd))
         p = subprocess.run(cmd, timeout=900)  # its table is the progress display
@@ -401,7 +405,8 @@ def build_tables(runs, errors, fanout, sizes, facts, mode):
 
 
 ECHO_SERVERS = (("epoll", "epoll loop (floor)"), ("os", "1:1 thread per connection"),
-                ("fiber", "M:N fiber per connection"))
+                ("fiber", "M:N fiber per connection"),
+                ("epoll_again", "epoll loop again (A/A control)"))
 
 
 def paired_ratio(a, b):
@@ -429,7 +434,9 @@ def echo_table(echo, ratios):
         "process's user + system time while measured over the round trips completed; on two "
         "cores the load generator is often the bottleneck, and this shows what each server costs. "
         "Ratios are of the medians; \"paired\" is the median of the per-repetition ratios "
-        "(repetition k of each server runs back to back, so a slow drift of the host cancels).")
+        "(repetition k of each server runs back to back, so a slow drift of the host cancels). "
+        "The epoll loop runs twice per repetition: the A/A ratio of the two identical servers is "
+        "how far this run's noise alone moves a ratio.")
     lines.append("")
     lines.append("| C | server | runs | round trips/s | p50 | p99 | p99.9 | server RSS / conn | "
                  "server CPU / round trip |")
@@ -461,6 +468,12 @@ def echo_table(echo, ratios):
         if not all(ok):
             continue
         paired_epoll = paired_ratio(f, e)
+        a = by.get((n, "epoll_again"))
+        control = ""
+        if a is not None and a["median"]["ok"]:
+            control = (f"; A/A control epoll_again/epoll "
+                       f"{a['median']['round_trips_per_s'] / e['median']['round_trips_per_s']:.2f}x "
+                       f"(paired {paired_ratio(a, e):.2f}x)")
         e, o, f = e["median"], o["median"], f["median"]
         vs_epoll = f["round_trips_per_s"] / e["round_trips_per_s"]
         vs_os = f["round_trips_per_s"] / o["round_trips_per_s"]
@@ -482,6 +495,7 @@ def echo_table(echo, ratios):
         t += f"; RSS fiber/thread {rss:.2f}x"
         if n >= 10_000:
             t += f" (target <= 0.6x: {mark(rss <= 0.6)})"
+        t += control
         checks.append(f"- C = {n:,}: {t}")
     lines.append("")
     lines.extend(checks)
