@@ -131,24 +131,32 @@ TYPED_TEST(SharedMutex, WritersExcludeReadersAndEachOther) {
 }
 
 // Readers overlap so that one of them nearly always holds the lock; with writer preference the
-// writer still gets all its turns long before the readers run out of iterations.
+// writer still gets all its turns long before the readers run out of iterations. The readers
+// start counting only once the writer has started: otherwise a spawner preempted between the
+// readers and the writer (two test binaries share two vCPUs in CI, and idle workers spin) left
+// two readers on the other worker to use up their iterations before any writer existed — a
+// failure of the test's timing, not of the lock (27 ms for 200,000 yields, seen once under the
+// pinned policy). The limit is generous for the same reason: a passing run stops at
+// writer_done, so only a starved writer ever pays for it.
 TYPED_TEST(SharedMutex, OverlappingReadersDoNotStarveAWriter) {
   watchdog dog("writer starvation", 120s);
   TypeParam::run([] {
     using M = typename TypeParam::M;
     typename M::shared_mutex sm;
     constexpr int writer_rounds = 50;
-    constexpr int reader_limit = 200'000;
-    std::atomic<bool> writer_done{false};
+    constexpr int reader_limit = 2'000'000;
+    std::atomic<bool> writer_started{false}, writer_done{false};
     std::atomic<int> readers_exhausted{0};
     run_tasks<M>(5, [&](int t) {
       if (t == 4) {
+        writer_started = true;
         for (int i = 0; i < writer_rounds; ++i) {
           std::unique_lock w(sm);
         }
         writer_done = true;
         return;
       }
+      while (!writer_started.load()) M::yield();
       int i = 0;
       for (; i < reader_limit && !writer_done.load(); ++i) {
         std::shared_lock r(sm);
