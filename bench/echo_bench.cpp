@@ -15,8 +15,8 @@
 // connections (--connections, at most 20,000) and time.
 //
 //   echo_bench [--connections=100,1000,10000] [--servers=epoll,os,fiber[,epoll_again]]
-//   [--duration=2]
-//              [--repetitions=1] [--size=64] [--server-cpu=0] [--client-cpu=1] [--json=FILE]
+//              [--duration=2] [--repetitions=1] [--size=64] [--server-cpu=0] [--client-cpu=1]
+//              [--json=FILE]
 //
 // --repetitions=N runs every cell N times, interleaved (C, then repetition, then server), and
 // reports medians: on a shared machine the servers of one C see the same noise. The server
@@ -24,14 +24,14 @@
 // two identical servers) shows how far this run's noise alone moves a ratio. On this kind of
 // shared 2-vCPU host, 5 repetitions of 2 s gave A/A ratios from 0.80x to 1.12x at C = 1,000,
 // and 15 of 1 s 0.98x and 1.01x: many short repetitions resolve a ratio better than few long
-// ones for the same time. --json writes
-// every repetition and the medians (scripts/report.py reads it). The fiber server runs on one
-// worker: it has one core, as the others do. The thread server's 10,000 threads keep glibc's
-// default 8 MiB stacks: reserved, not resident (only touched pages count), so they fit with the
-// kernel's default overcommit; what limits it is vm.max_map_count (two mappings per thread) and
-// kernel.threads-max / pid_max, all far above 10,000 here. Descriptors: the server and the load
-// generator are separate processes, each needing C plus a few; both raise RLIMIT_NOFILE to its
-// hard limit, and a C the limit cannot hold is refused up front.
+// ones for the same time. --json writes every repetition and the medians (scripts/report.py
+// reads it). The fiber server runs on one worker: it has one core, as the others do. The thread
+// server's 10,000 threads keep glibc's default 8 MiB stacks: reserved, not resident (only touched
+// pages count), so they fit with the kernel's default overcommit; what limits it is
+// vm.max_map_count (two mappings per thread) and kernel.threads-max / pid_max, all far above 10,000
+// here. Descriptors: the server and the load generator are separate processes, each needing C plus
+// a few; both raise RLIMIT_NOFILE to its hard limit, and a C the limit cannot hold is refused up
+// front.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>

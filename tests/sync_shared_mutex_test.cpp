@@ -156,7 +156,7 @@ TYPED_TEST(SharedMutex, OverlappingReadersDoNotStarveAWriter) {
         writer_done = true;
         return;
       }
-      while (!writer_started.load()) M::yield();
+      sync_test::wait_until<M>([&] { return writer_started.load(); });
       int i = 0;
       for (; i < reader_limit && !writer_done.load(); ++i) {
         std::shared_lock r(sm);
