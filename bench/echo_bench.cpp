@@ -177,8 +177,55 @@ template <weft::model M>
   std::_Exit(1);  // serve() returns only if shut down, which nobody does
 }
 
+// Binds a loopback listener on an ephemeral port and writes the port to `port_fd`, which
+// start_server's parent side waits on.
+template <class Listener>
+Listener bind_reporting(int port_fd) {
+  auto l = Listener::bind(weft::net::address::loopback_v4(0), {.backlog = 4096});
+  const std::uint16_t port = l.local_address().port();
+  if (::write(port_fd, &port, sizeof port) != sizeof port) std::_Exit(1);
+  ::close(port_fd);
+  return l;
+}
+
+[[noreturn]] void serve_epoll(int port_fd) {
+  auto l = bind_reporting<weft::os::tcp_listener>(port_fd);  // only for the bind; the loop is raw
+  epoll_server(::dup(l.native_handle()));
+}
+
+[[noreturn]] void serve_os(int port_fd) {
+  weft_server<weft::os::model>(bind_reporting<weft::os::tcp_listener>(port_fd));
+}
+
+[[noreturn]] void serve_fiber(int port_fd) {
+  weft::runtime rt{{.workers = 1, .name = "echo"}};
+  rt.block_on(
+      [&] { weft_server<weft::fiber::model>(bind_reporting<weft::fiber::tcp_listener>(port_fd)); });
+  std::_Exit(1);
+}
+
+// Every server --servers can name. epoll_again is the epoll loop once more: the A/A control.
+struct server_kind {
+  std::string_view name;
+  void (*serve)(int port_fd);  // binds, reports the port, serves until killed; never returns
+};
+constexpr server_kind server_kinds[] = {
+    {"epoll", serve_epoll}, {"os", serve_os}, {"fiber", serve_fiber}, {"epoll_again", serve_epoll}};
+
+const server_kind* find_kind(std::string_view name) {
+  for (const server_kind& k : server_kinds)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+std::string kind_names(const char* sep) {
+  std::string s;
+  for (const server_kind& k : server_kinds) s += (s.empty() ? "" : sep) + std::string(k.name);
+  return s;
+}
+
 // Starts the server process; returns its pid and port.
-std::pair<pid_t, std::uint16_t> start_server(std::string_view kind, int cpu) {
+std::pair<pid_t, std::uint16_t> start_server(const server_kind& kind, int cpu) {
   int p[2];
   if (::pipe(p) != 0) die("pipe");
   const pid_t parent = ::getpid();
@@ -190,29 +237,7 @@ std::pair<pid_t, std::uint16_t> start_server(std::string_view kind, int cpu) {
     if (::getppid() != parent) std::_Exit(1);
     pin_to(cpu);
     try {
-      const weft::net::address any = weft::net::address::loopback_v4(0);
-      const weft::net::listen_options lo{.backlog = 4096};
-      auto report = [&](const weft::net::address& a) {
-        const std::uint16_t port = a.port();
-        if (::write(p[1], &port, sizeof port) != sizeof port) std::_Exit(1);
-        ::close(p[1]);
-      };
-      if (kind == "epoll" || kind == "epoll_again") {
-        auto l = weft::os::tcp_listener::bind(any, lo);  // only for the bind; the loop is raw
-        report(l.local_address());
-        epoll_server(::dup(l.native_handle()));
-      } else if (kind == "os") {
-        auto l = weft::os::tcp_listener::bind(any, lo);
-        report(l.local_address());
-        weft_server<weft::os::model>(std::move(l));
-      } else {
-        weft::runtime rt{{.workers = 1, .name = "echo"}};
-        rt.block_on([&] {
-          auto l = weft::fiber::tcp_listener::bind(any, lo);
-          report(l.local_address());
-          weft_server<weft::fiber::model>(std::move(l));
-        });
-      }
+      kind.serve(p[1]);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "echo_bench server: %s\n", e.what());
     }
@@ -223,7 +248,7 @@ std::pair<pid_t, std::uint16_t> start_server(std::string_view kind, int cpu) {
   pollfd pf{p[0], POLLIN, 0};
   if (::poll(&pf, 1, 10'000) != 1 || ::read(p[0], &port, sizeof port) != sizeof port) {
     std::fprintf(stderr, "echo_bench: the %.*s server did not start\n",
-                 static_cast<int>(kind.size()), kind.data());
+                 static_cast<int>(kind.name.size()), kind.name.data());
     std::exit(1);
   }
   ::close(p[0]);
@@ -372,7 +397,7 @@ class load_generator {
   std::vector<std::uint32_t>* samples_ = nullptr;
 };
 
-cell_result run_cell(std::string_view kind, std::size_t connections, std::size_t size,
+cell_result run_cell(const server_kind& kind, std::size_t connections, std::size_t size,
                      std::int64_t duration_ns, int server_cpu, int client_cpu) {
   cell_result res;
   const auto [pid, port] = start_server(kind, server_cpu);
@@ -412,7 +437,7 @@ cell_result run_cell(std::string_view kind, std::size_t connections, std::size_t
       }
     } else {
       std::fprintf(stderr, "echo_bench: %.*s at C=%zu: not every connection got a reply\n",
-                   static_cast<int>(kind.size()), kind.data(), connections);
+                   static_cast<int>(kind.name.size()), kind.name.data(), connections);
     }
   }
   ::kill(pid, SIGKILL);
@@ -440,7 +465,7 @@ double median_of(std::vector<double> v) {
 // The repetitions of one (C, server) cell and their medians (of the successful ones).
 struct cell {
   std::size_t connections = 0;
-  std::string server;
+  const server_kind* server = nullptr;
   std::vector<cell_result> reps;
   cell_result median;  // ok if any repetition was
 
@@ -491,6 +516,38 @@ double paired_ratio(const cell& a, const cell& b) {
   return r.empty() ? 0 : median_of(std::move(r));
 }
 
+// The comparisons printed under each C's rows: a's round trips/s over b's (as a ratio of the
+// medians and paired), with the p99 and RSS columns where the issue sets a target on them.
+struct comparison {
+  std::string_view a, b, label;
+  bool p99, rss;
+};
+constexpr comparison comparisons[] = {
+    {"fiber", "epoll", "fiber / epoll", false, false},
+    {"fiber", "os", "fiber / os", true, true},
+    // The A/A control: the same epoll loop twice in every repetition. Its ratio is what this
+    // run's noise alone makes of two identical servers, the resolution of the ratios above.
+    {"epoll_again", "epoll", "epoll_again / epoll (A/A)", true, false},
+};
+
+void print_comparison(const comparison& k, const cell& a, const cell& b) {
+  const cell_result& x = a.median;
+  const cell_result& y = b.median;
+  auto column = [](bool shown, double num, double den) {
+    char text[32] = "";
+    if (shown && den > 0) std::snprintf(text, sizeof text, "%.2fx", num / den);
+    return std::string(text);
+  };
+  std::printf("|   | %.*s | %.2fx (paired %.2fx) | | %s | | %s | %s |\n",
+              static_cast<int>(k.label.size()), k.label.data(),
+              x.round_trips_per_s / y.round_trips_per_s, paired_ratio(a, b),
+              column(k.p99, x.p99_us, y.p99_us).c_str(),
+              column(k.rss, x.rss_kib_per_conn, y.rss_kib_per_conn).c_str(),
+              column(true, x.cpu_us_per_rt, y.cpu_us_per_rt).c_str());
+}
+
+// Every repetition and the medians of each cell, and per cell its paired ratio to every other
+// server of the same C ("paired_vs": scripts/report.py reads these rather than recomputing).
 void write_json(const char* path, const std::vector<cell>& cells, long long size, double duration,
                 long long reps, long long server_cpu, long long client_cpu) {
   std::FILE* f = std::fopen(path, "w");
@@ -510,10 +567,18 @@ void write_json(const char* path, const std::vector<cell>& cells, long long size
   };
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const cell& c = cells[i];
-    std::fprintf(f, "%s\n  {\"connections\": %zu, \"server\": \"%s\", \"median\": ", i ? "," : "",
-                 c.connections, c.server.c_str());
+    std::fprintf(f, "%s\n  {\"connections\": %zu, \"server\": \"%.*s\", \"median\": ", i ? "," : "",
+                 c.connections, static_cast<int>(c.server->name.size()), c.server->name.data());
     result(c.median);
-    std::fprintf(f, ", \"repetitions\": [");
+    std::fprintf(f, ", \"paired_vs\": {");
+    const char* sep = "";
+    for (const cell& o : cells) {
+      if (&o == &c || o.connections != c.connections) continue;
+      std::fprintf(f, "%s\"%.*s\": %.4f", sep, static_cast<int>(o.server->name.size()),
+                   o.server->name.data(), paired_ratio(c, o));
+      sep = ", ";
+    }
+    std::fprintf(f, "}, \"repetitions\": [");
     for (std::size_t k = 0; k < c.reps.size(); ++k) {
       if (k) std::fprintf(f, ", ");
       result(c.reps[k]);
@@ -528,7 +593,7 @@ void write_json(const char* path, const std::vector<cell>& cells, long long size
 
 int main(int argc, char** argv) {
   std::vector<std::string> conn_list = {"100", "1000", "10000"};
-  std::vector<std::string> servers = {"epoll", "os", "fiber"};
+  std::vector<std::string> server_names = {"epoll", "os", "fiber"};
   long long duration_s = 2, reps = 1, size = 64, server_cpu = 0, client_cpu = 1;
   const char* json = nullptr;
   for (int i = 1; i < argc; ++i) {
@@ -536,7 +601,7 @@ int main(int argc, char** argv) {
     if (const char* v = examples::value_of(a, "--connections=")) {
       conn_list = split(v);
     } else if (const char* v = examples::value_of(a, "--servers=")) {
-      servers = split(v);
+      server_names = split(v);
     } else if (const char* v = examples::value_of(a, "--duration=")) {
       duration_s = examples::number_flag(v, "--duration", 1, 600);
     } else if (const char* v = examples::value_of(a, "--repetitions=")) {
@@ -550,21 +615,23 @@ int main(int argc, char** argv) {
     } else if (const char* v = examples::value_of(a, "--json=")) {
       json = v;
     } else {
-      std::fprintf(
-          stderr,
-          "usage: %s [--connections=100,1000,10000] [--servers=epoll,os,fiber[,epoll_again]] "
-          "[--duration=2] [--repetitions=1] [--size=64] [--server-cpu=0] "
-          "[--client-cpu=1] [--json=FILE]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--connections=100,1000,10000] [--servers=epoll,os,fiber (of %s)] "
+                   "[--duration=2] [--repetitions=1] [--size=64] [--server-cpu=0] "
+                   "[--client-cpu=1] [--json=FILE]\n",
+                   argv[0], kind_names(",").c_str());
       return 2;
     }
   }
-  for (const auto& s : servers)
-    if (s != "epoll" && s != "os" && s != "fiber" && s != "epoll_again") {
-      std::fprintf(stderr, "echo_bench: unknown server '%s' (epoll, os, fiber or epoll_again)\n",
-                   s.c_str());
+  std::vector<const server_kind*> servers;
+  for (const auto& s : server_names) {
+    servers.push_back(find_kind(s));
+    if (servers.back() == nullptr) {
+      std::fprintf(stderr, "echo_bench: unknown server '%s' (one of %s)\n", s.c_str(),
+                   kind_names(", ").c_str());
       return 2;
     }
+  }
   const std::size_t fd_limit = weft::net::raise_fd_limit();
   std::vector<std::size_t> cs;
   for (const auto& c : conn_list) {
@@ -592,10 +659,10 @@ int main(int argc, char** argv) {
   std::vector<cell> cells;
   for (const std::size_t c : cs) {
     const std::size_t first = cells.size();
-    for (const auto& s : servers) cells.push_back({c, s, {}, {}});
+    for (const server_kind* s : servers) cells.push_back({c, s, {}, {}});
     for (long long rep = 0; rep < reps; ++rep)
       for (std::size_t k = first; k < cells.size(); ++k)
-        cells[k].reps.push_back(run_cell(cells[k].server, c, static_cast<std::size_t>(size),
+        cells[k].reps.push_back(run_cell(*cells[k].server, c, static_cast<std::size_t>(size),
                                          duration_s * 1'000'000'000, static_cast<int>(server_cpu),
                                          static_cast<int>(client_cpu)));
     for (std::size_t k = first; k < cells.size(); ++k) {
@@ -603,46 +670,23 @@ int main(int argc, char** argv) {
       x.summarise();
       const cell_result& r = x.median;
       if (r.ok)
-        std::printf("| %zu | %s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", c,
-                    x.server.c_str(), r.round_trips_per_s, x.min_rt(), x.max_rt(), r.p50_us,
-                    r.p99_us, r.p999_us, r.rss_kib_per_conn, r.cpu_us_per_rt);
+        std::printf("| %zu | %.*s | %.0f (%.0f-%.0f) | %.1f | %.1f | %.1f | %.2f | %.2f |\n", c,
+                    static_cast<int>(x.server->name.size()), x.server->name.data(),
+                    r.round_trips_per_s, x.min_rt(), x.max_rt(), r.p50_us, r.p99_us, r.p999_us,
+                    r.rss_kib_per_conn, r.cpu_us_per_rt);
       else
-        std::printf("| %zu | %s | failed | | | | | |\n", c, x.server.c_str());
+        std::printf("| %zu | %.*s | failed | | | | | |\n", c,
+                    static_cast<int>(x.server->name.size()), x.server->name.data());
     }
-    auto find = [&](const char* k) -> const cell* {
+    auto find = [&](std::string_view k) -> const cell* {
       for (std::size_t i = first; i < cells.size(); ++i)
-        if (cells[i].server == k && cells[i].median.ok) return &cells[i];
+        if (cells[i].server->name == k && cells[i].median.ok) return &cells[i];
       return nullptr;
     };
     // The ratio of the medians, then (in parentheses) the median of the per-repetition ratios.
-    if (const cell* fc = find("fiber")) {
-      const cell_result* f = &fc->median;
-      if (const cell* ec = find("epoll")) {
-        const cell_result* e = &ec->median;
-        std::printf("|   | fiber / epoll | %.2fx (paired %.2fx) | | | | | %.2fx |\n",
-                    f->round_trips_per_s / e->round_trips_per_s, paired_ratio(*fc, *ec),
-                    e->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / e->cpu_us_per_rt : 0);
-      }
-      if (const cell* oc = find("os")) {
-        const cell_result* o = &oc->median;
-        std::printf("|   | fiber / os | %.2fx (paired %.2fx) | | %.2fx | | %.2fx | %.2fx |\n",
-                    f->round_trips_per_s / o->round_trips_per_s, paired_ratio(*fc, *oc),
-                    f->p99_us / o->p99_us, f->rss_kib_per_conn / o->rss_kib_per_conn,
-                    o->cpu_us_per_rt > 0 ? f->cpu_us_per_rt / o->cpu_us_per_rt : 0);
-      }
-    }
-    // The A/A control: the same epoll loop twice in every repetition. Its ratio is what this
-    // run's noise alone makes of two identical servers, the resolution of the ratios above.
-    if (const cell* ac = find("epoll_again")) {
-      if (const cell* ec = find("epoll")) {
-        const cell_result* a = &ac->median;
-        const cell_result* e = &ec->median;
-        std::printf(
-            "|   | epoll_again / epoll (A/A) | %.2fx (paired %.2fx) | | %.2fx | | | %.2fx |\n",
-            a->round_trips_per_s / e->round_trips_per_s, paired_ratio(*ac, *ec),
-            a->p99_us / e->p99_us, e->cpu_us_per_rt > 0 ? a->cpu_us_per_rt / e->cpu_us_per_rt : 0);
-      }
-    }
+    for (const comparison& k : comparisons)
+      if (const cell* a = find(k.a), *b = find(k.b); a != nullptr && b != nullptr)
+        print_comparison(k, *a, *b);
     std::fflush(stdout);
   }
   if (json != nullptr)

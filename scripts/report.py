@@ -409,15 +409,6 @@ ECHO_SERVERS = (("epoll", "epoll loop (floor)"), ("os", "1:1 thread per connecti
                 ("epoll_again", "epoll loop again (A/A control)"))
 
 
-def paired_ratio(a, b):
-    """Median over repetitions of a's round trips/s over b's in the same repetition (echo_bench
-    runs repetition k of every server back to back, so a drift of the host cancels in each)."""
-    r = [x["round_trips_per_s"] / y["round_trips_per_s"]
-         for x, y in zip(a["repetitions"], b["repetitions"])
-         if x["ok"] and y["ok"] and y["round_trips_per_s"] > 0]
-    return statistics.median(r) if r else 0.0
-
-
 def echo_table(echo, ratios):
     """Workload 10: one row per C and server, then the ratios the issue sets targets for."""
     meta = echo["meta"]
@@ -467,13 +458,13 @@ def echo_table(echo, ratios):
         ok = [x is not None and x["median"]["ok"] for x in (e, o, f)]
         if not all(ok):
             continue
-        paired_epoll = paired_ratio(f, e)
+        paired_epoll = f["paired_vs"]["epoll"]  # echo_bench computes it
         a = by.get((n, "epoll_again"))
         control = ""
         if a is not None and a["median"]["ok"]:
             control = (f"; A/A control epoll_again/epoll "
                        f"{a['median']['round_trips_per_s'] / e['median']['round_trips_per_s']:.2f}x "
-                       f"(paired {paired_ratio(a, e):.2f}x)")
+                       f"(paired {a['paired_vs']['epoll']:.2f}x)")
         e, o, f = e["median"], o["median"], f["median"]
         vs_epoll = f["round_trips_per_s"] / e["round_trips_per_s"]
         vs_os = f["round_trips_per_s"] / o["round_trips_per_s"]
